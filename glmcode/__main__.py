@@ -1,0 +1,5 @@
+"""`python -m glmcode` runs the command-line interface."""
+
+from glmcode.cli import main
+
+main()

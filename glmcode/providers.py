@@ -1,0 +1,80 @@
+"""Provider presets as data (DESIGN.md §2): where GLM-5.2 is served and how to talk to it.
+
+Every preset speaks OpenAI Chat Completions. Differences are fields of `Provider`, never
+subclasses: the auth header, the model id, the context window, prices, and which GLM extras the
+host understands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One way to reach GLM: endpoint, auth style, model id, window and prices."""
+
+    name: str
+    base_url: str
+    model: str
+    context_window: int
+    auth: str = "bearer"
+    """`bearer` (Authorization: Bearer KEY) or `api_key_header` (Hyperstack's `api_key: KEY`)."""
+    price_input: float | None = None
+    """USD per 1M uncached input tokens."""
+    price_output: float | None = None
+    """USD per 1M output tokens (reasoning included)."""
+    price_cached: float | None = None
+    """USD per 1M cached input tokens."""
+    zai_extras: bool = True
+    """Send Z.ai's `thinking` and `tool_stream` body fields."""
+    chat_template_kwargs: bool = False
+    """Send thinking switches as vLLM-style `chat_template_kwargs` (NVIDIA, self-hosted)."""
+    function_calling: bool = True
+    notes: tuple[str, ...] = field(default=())
+
+
+PRESETS: dict[str, Provider] = {
+    p.name: p
+    for p in (
+        Provider("zai", "https://api.z.ai/api/paas/v4", "glm-5.2", 1_000_000),
+        Provider(
+            "zai-coding", "https://api.z.ai/api/coding/paas/v4", "glm-5.2", 1_000_000,
+            notes=("Z.ai GLM Coding Plan endpoint; a Coding Plan key does not work on `zai`.",),
+        ),
+        Provider(
+            "cloudflare",
+            "https://api.cloudflare.com/client/v4/accounts/{account_id}/ai/v1",
+            "@cf/zai-org/glm-5.2",
+            262_144,
+            price_input=1.40, price_output=4.40, price_cached=0.26,
+            zai_extras=False,
+            notes=("Set the account id in the base URL (--base-url or config base_url).",),
+        ),
+        Provider(
+            "nvidia", "https://integrate.api.nvidia.com/v1", "z-ai/glm-5.2", 1_000_000,
+            zai_extras=False, chat_template_kwargs=True, function_calling=False,
+            notes=("NVIDIA lists function calling as not supported for this model.",),
+        ),
+        Provider(
+            "hyperstack", "https://console.hyperstack.cloud/ai/api/v1", "zai-org/GLM-5.2", 1_048_576,
+            auth="api_key_header", price_input=0.97, price_output=3.06, zai_extras=False,
+        ),
+        Provider("openai-compatible", "", "glm-5.2", 1_000_000, zai_extras=False),
+    )
+}
+
+DEFAULT_PROVIDER = "zai"
+
+EFFORT_LEVELS = ("max", "xhigh", "high", "medium", "low", "minimal", "none")
+"""GLM-5.2's `reasoning_effort` values; on 5.2 low/medium act as high, xhigh as max."""
+
+
+def cost_usd(provider_prices: tuple[float | None, float | None, float | None], prompt: int, cached: int, completion: int) -> float | None:
+    """The cost of one request from (input, output, cached) USD-per-1M prices, or None if unpriced."""
+    price_in, price_out, price_cached = provider_prices
+    if price_in is None or price_out is None:
+        return None
+    cached_price = price_in if price_cached is None else price_cached
+    uncached = max(prompt - cached, 0)
+    return (uncached * price_in + cached * cached_price + completion * price_out) / 1_000_000
