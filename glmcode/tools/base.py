@@ -1,0 +1,131 @@
+"""What every tool is made of: a pydantic arguments model, a kind, and a `run` function.
+
+A tool never knows about the UI or the permission mode. It receives validated arguments and a
+`ToolContext` (the workspace root, the repo's rules, the plan) and returns a `ToolResult`, or
+raises `ToolError` with a message the model can read and act on.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from glmcode import prompts
+
+if TYPE_CHECKING:
+    from glmcode.rules import Rules
+
+ToolKind = Literal["read", "edit", "exec", "plan"]
+"""read: no side effects; edit: writes files; exec: runs commands; plan: only updates the plan."""
+
+PlanStatus = Literal["pending", "in_progress", "completed"]
+
+
+class ToolError(Exception):
+    """A tool could not do what was asked; the message goes back to the model as the result."""
+
+
+class PlanStep(BaseModel):
+    """One step of the plan kept by `update_plan`."""
+
+    step: str
+    status: PlanStatus
+
+
+class ToolResult(BaseModel):
+    """What a tool returns. `output` is what the model reads; the rest is for renderers."""
+
+    ok: bool = True
+    output: str
+    summary: str = ""
+    """A few words for a one-line display (e.g. "42 lines", "exit 1")."""
+    diff: str | None = None
+    """A unified diff of what an edit changed, for renderers that show it."""
+    plan: list[PlanStep] | None = None
+    """The new plan, set by `update_plan` only."""
+
+
+class ToolArgs(BaseModel):
+    """Base of every tool's arguments: unknown keys are refused so typos reach the model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class ToolContext:
+    """What tools may use besides their arguments."""
+
+    root: Path
+    """The workspace root, fully resolved. Nothing outside it is read or written."""
+    rules: Rules
+    """The repo's AGENT.md rules: declared commands and enforced constraints."""
+    shell_timeout: float = 120.0
+    """Default timeout of `run_shell` when the model gives none (the tool caps any value at 1800 s)."""
+    plan: list[PlanStep] = field(default_factory=list)
+    """The current plan, replaced by each `update_plan` call."""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    """Set when the user interrupts: long-running tools stop early."""
+
+
+class Tool(abc.ABC):
+    """Base class: subclasses set `name`, `kind`, `Args` and implement `run`.
+
+    The description the model reads is the file `prompts/tools/<name>.md`.
+    """
+
+    name: ClassVar[str]
+    kind: ClassVar[ToolKind]
+    Args: ClassVar[type[ToolArgs]]
+
+    @abc.abstractmethod
+    def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:
+        """Do the work; raise `ToolError` for anything the model should read as a refusal or failure."""
+
+    @classmethod
+    def schema(cls) -> dict:
+        """The OpenAI `tools[]` entry: name, description from prompts/, parameters from `Args`."""
+        return {
+            "type": "function",
+            "function": {
+                "name": cls.name,
+                "description": prompts.load(f"tools/{cls.name}.md"),
+                "parameters": plain_schema(cls.Args.model_json_schema()),
+            },
+        }
+
+
+def plain_schema(schema: dict) -> dict:
+    """A pydantic JSON schema made plain for any OpenAI-compatible server.
+
+    `$ref`s are replaced by their `$defs` (some servers cannot follow references); an optional
+    field's `anyOf: [X, null]` with `default: null` becomes just `X` (leaving it out already
+    means "none", and models fill in simple schemas more reliably); pydantic's generated
+    `title`s and the top-level `additionalProperties` go (they cost tokens and tell the model
+    nothing).
+    """
+    definitions = schema.get("$defs", {})
+
+    def walk(node: object) -> object:
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            node = {**definitions[node["$ref"].rsplit("/", 1)[-1]], **{k: v for k, v in node.items() if k != "$ref"}}
+        variants = node.get("anyOf")
+        if isinstance(variants, list) and len(variants) == 2 and {"type": "null"} in variants:
+            other = next(v for v in variants if v != {"type": "null"})
+            node = {**{k: v for k, v in node.items() if k != "anyOf"}, **other}
+            if node.get("default", 0) is None:
+                del node["default"]
+        return {k: walk(v) for k, v in node.items() if k != "$defs" and not (k == "title" and isinstance(v, str))}
+
+    plain = walk(schema)
+    assert isinstance(plain, dict)
+    plain.pop("additionalProperties", None)
+    return plain

@@ -1,0 +1,164 @@
+"""`read_file`: a window of a text file as numbered lines, read lazily so huge files page."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import stat
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from pydantic import Field
+
+from glmcode import workspace
+from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+
+DEFAULT_LIMIT = 2000
+MAX_LIMIT = 10_000
+MAX_LINE_CHARS = 2000
+"""Longer lines are cut (minified code, data); the marker says how many bytes were left out."""
+MAX_OUTPUT_CHARS = 40_000
+"""A window stops early rather than exceed this; the footer says where to continue."""
+COUNT_LIMIT_BYTES = 256 * 1024 * 1024
+"""Past this size the total line count is not computed (it would mean reading the whole file)."""
+_READ_BYTES = 64 * 1024
+_SKIP_BYTES = 1024 * 1024
+
+
+class ReadFileArgs(ToolArgs):
+    path: str = Field(max_length=4096, description="File path, relative to the workspace root.")
+    offset: int = Field(default=1, ge=1, description="1-based line number to start at (default 1).")
+    limit: int = Field(
+        default=DEFAULT_LIMIT,
+        ge=1,
+        le=MAX_LIMIT,
+        description=f"Maximum number of lines to return (default {DEFAULT_LIMIT}).",
+    )
+
+
+def _lines(f: BinaryIO) -> Iterator[tuple[bytes, int]]:
+    """Each line's first bytes (without its newline) and how many bytes of it were left unread.
+
+    Never holds more than a few KiB of one line, however long the line is.
+    """
+    cap = MAX_LINE_CHARS * 4 + 4
+    while True:
+        line = f.readline(cap)
+        if not line:
+            return
+        skipped = 0
+        if not line.endswith(b"\n"):
+            while True:
+                rest = f.readline(_READ_BYTES)
+                if not rest:
+                    break
+                skipped += len(rest) - rest.endswith(b"\n")
+                if rest.endswith(b"\n"):
+                    break
+        yield line.removesuffix(b"\n").removesuffix(b"\r"), skipped
+
+
+def _render(raw: bytes, skipped: int) -> tuple[str, bool]:
+    """The line as text, cut at `MAX_LINE_CHARS`, and whether it was valid UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")
+    final = not skipped
+    try:
+        text, valid = decoder("strict").decode(raw, final=final), True
+    except UnicodeDecodeError:
+        text, valid = decoder("replace").decode(raw, final=final), False
+    if len(text) > MAX_LINE_CHARS or skipped:
+        left_out = max(0, len(raw) - len(text[:MAX_LINE_CHARS].encode("utf-8", errors="replace"))) + skipped
+        text = f"{text[:MAX_LINE_CHARS]}… [line cut: {left_out:,} more bytes]"
+    return text, valid
+
+
+def _skip_lines(f: BinaryIO, n: int) -> int:
+    """Move past the first `n` lines without decoding them; the number passed (fewer at the end)."""
+    passed = 0
+    last = b"\n"
+    while passed < n:
+        chunk = f.read(_SKIP_BYTES)
+        if not chunk:
+            return passed + (last != b"\n")
+        newlines = chunk.count(b"\n")
+        if passed + newlines >= n:
+            pos = -1
+            for _ in range(n - passed):
+                pos = chunk.index(b"\n", pos + 1)
+            f.seek(pos + 1 - len(chunk), os.SEEK_CUR)
+            return n
+        passed += newlines
+        last = chunk[-1:]
+    return passed
+
+
+def _count_rest(f: BinaryIO) -> int:
+    """Lines from the current position to the end (a final line without newline counts)."""
+    count = 0
+    last = b"\n"
+    while chunk := f.read(_SKIP_BYTES):
+        count += chunk.count(b"\n")
+        last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+class ReadFile(Tool):
+    """Read a window of a text file, numbered like `cat -n`."""
+
+    name = "read_file"
+    kind = "read"
+    Args = ReadFileArgs
+
+    def run(self, args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
+        path = workspace.resolve(ctx.root, args.path, write=False)
+        shown = workspace.rel(ctx.root, path)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            raise ToolError(f"{shown} does not exist; use list_files or search to find the right path") from None
+        except OSError as e:
+            raise ToolError(f"cannot read {shown}: {e.strerror or e}") from None
+        if stat.S_ISDIR(info.st_mode):
+            raise ToolError(f"{shown} is a directory, not a file; use list_files to see what it contains")
+        if not stat.S_ISREG(info.st_mode):
+            raise ToolError(f"{shown} is not a regular file (a device, socket or pipe); read_file reads files only")
+        try:
+            with open(path, "rb") as f:
+                return _read(f, shown, info.st_size, args.offset, args.limit)
+        except OSError as e:
+            raise ToolError(f"cannot read {shown}: {e.strerror or e}") from None
+
+
+def _read(f: BinaryIO, shown: str, size: int, offset: int, limit: int) -> ToolResult:
+    if workspace.is_binary(f.read(workspace.BINARY_SNIFF_BYTES)):
+        raise ToolError(f"{shown} is a binary file ({size:,} bytes); read_file shows text files only")
+    f.seek(0)
+    number = _skip_lines(f, offset - 1)
+    out: list[str] = []
+    chars = 0
+    invalid = more = False
+    for raw, skipped in _lines(f):
+        if len(out) >= limit or chars > MAX_OUTPUT_CHARS:
+            more = True
+            break
+        number += 1
+        text, valid = _render(raw, skipped)
+        invalid |= not valid
+        out.append(f"{number:>6}\t{text}")
+        chars += len(out[-1]) + 1
+    if not out:
+        if number == 0:
+            return ToolResult(output=f"{shown} is empty (0 lines)", summary="empty")
+        raise ToolError(f"offset {offset} is past the end of {shown}: the file has {number:,} lines")
+    parts = ["\n".join(out)]
+    if invalid:
+        parts.append("[note: this file is not valid UTF-8; undecodable bytes are shown as \ufffd]")
+    if more:
+        if size <= COUNT_LIMIT_BYTES:
+            total = f"of {number + 1 + _count_rest(f):,}"
+        else:
+            total = f"of a {size:,}-byte file, more follow"
+        parts.append(f"[lines {offset}-{number} {total}; call again with offset={number + 1} to read more]")
+    elif offset > 1:
+        parts.append(f"[lines {offset}-{number} of {number:,}; end of file]")
+    return ToolResult(output="\n".join(parts), summary=f"{len(out)} lines")

@@ -1,0 +1,47 @@
+"""`run_shell`: run one command with bash in the workspace root, after the repo's rules allow it."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from glmcode.tools.shell_runner import describe, run_command
+
+MAX_TIMEOUT_S = 1800.0
+
+
+class RunShellArgs(ToolArgs):
+    command: str = Field(
+        min_length=1, max_length=100_000, description="The command line, run with `bash -c` in the workspace root."
+    )
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_TIMEOUT_S,
+        description=f"Seconds before the command and its child processes are stopped (at most {MAX_TIMEOUT_S:g}). "
+        "Default: the session's shell timeout.",
+    )
+
+
+class RunShell(Tool):
+    """Run a shell command and report its exit code and output."""
+
+    name = "run_shell"
+    kind = "exec"
+    Args = RunShellArgs
+
+    def run(self, args: RunShellArgs, ctx: ToolContext) -> ToolResult:
+        if not args.command.strip():
+            raise ToolError("the command is blank")
+        ctx.rules.check_command(args.command)
+        timeout = min(args.timeout or ctx.shell_timeout, MAX_TIMEOUT_S)
+        outcome = run_command(args.command, ctx.root, timeout, ctx.cancel)
+        if outcome.timed_out:
+            summary = "timed out"
+        elif outcome.cancelled:
+            summary = "cancelled"
+        else:
+            summary = f"exit {outcome.exit_code}"
+        return ToolResult(
+            ok=not (outcome.timed_out or outcome.cancelled), output=describe(outcome, timeout), summary=summary
+        )

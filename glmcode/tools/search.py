@@ -1,0 +1,128 @@
+"""`search`: a Python regex over the workspace's text files, line by line, honouring .gitignore."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field
+
+from glmcode import workspace
+from glmcode.tools._walk import Entry, glob_matcher, walk
+from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+
+MAX_MATCHES = 200
+"""Matching lines shown; the rest are counted."""
+MAX_FILE_BYTES = 2 * 1024 * 1024
+"""Larger files are skipped (generated data, bundles) and counted in the note."""
+MAX_LINE_CHARS = 300
+"""A matching line is shown up to here."""
+_CONTEXT_SENSITIVE = re.compile(r"\\[AZ]|\(\?<?[=!]")
+"""Constructs that can match a lone line but not the same line inside the whole file
+(anchors to the string, lookarounds): with them the whole-file prefilter is skipped."""
+
+
+class SearchArgs(ToolArgs):
+    pattern: str = Field(
+        min_length=1,
+        max_length=10_000,
+        description="Python regular expression, matched against each line (e.g. `def \\w+_handler`, `(?i)todo`).",
+    )
+    path: str = Field(
+        default=".",
+        max_length=4096,
+        description="File or folder to search, relative to the workspace root (default: the root).",
+    )
+    glob: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Only search files whose path (relative to `path`) matches this gitignore-style glob, e.g. `*.py`.",
+    )
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except (re.error, OverflowError, RecursionError) as e:
+        raise ToolError(f"invalid regular expression {pattern!r}: {e}") from None
+
+
+def _text(path: Path) -> str | None:
+    """The file's text with `\\r\\n` normalised, or None if it is binary or unreadable."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if workspace.is_binary(data):
+        return None
+    return data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+
+
+def _files(root: Path, start: Path, glob: str | None) -> list[Entry]:
+    if start.is_file():
+        return [Entry(path=start, rel=workspace.rel(root, start), is_dir=False, is_symlink=False)]
+    prefix = "" if start == root else workspace.rel(root, start) + "/"
+    matcher = glob_matcher(glob) if glob and glob.strip() else None
+    return [
+        entry
+        for entry in walk(root, start)
+        if not entry.is_dir
+        and not entry.is_symlink
+        and (matcher is None or matcher.match_file(entry.rel[len(prefix) :]))
+    ]
+
+
+class Search(Tool):
+    """Search file contents with a regular expression."""
+
+    name = "search"
+    kind = "read"
+    Args = SearchArgs
+
+    def run(self, args: SearchArgs, ctx: ToolContext) -> ToolResult:
+        regex = _compile(args.pattern)
+        prefilter = None if _CONTEXT_SENSITIVE.search(args.pattern) else re.compile(args.pattern, re.MULTILINE)
+        start = workspace.resolve(ctx.root, args.path, write=False)
+        shown = workspace.rel(ctx.root, start)
+        if not start.exists():
+            raise ToolError(f"{shown} does not exist; use list_files to find the right path")
+        shown_lines: list[str] = []
+        total = files_matched = files_searched = too_big = 0
+        for entry in _files(ctx.root, start, args.glob):
+            try:
+                if entry.path.stat().st_size > MAX_FILE_BYTES:
+                    too_big += 1
+                    continue
+            except OSError:
+                continue
+            text = _text(entry.path)
+            if text is None:
+                continue
+            files_searched += 1
+            if prefilter is not None and not prefilter.search(text):
+                continue
+            before = total
+            for number, line in enumerate(text.split("\n"), 1):
+                if regex.search(line):
+                    total += 1
+                    if len(shown_lines) < MAX_MATCHES:
+                        cut = line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "…"
+                        shown_lines.append(f"{entry.rel}:{number}: {cut}")
+            files_matched += total > before
+        notes = []
+        if total > len(shown_lines):
+            notes.append(f"[{len(shown_lines)} of {total:,} matching lines shown; narrow the pattern, path or glob]")
+        if too_big:
+            limit = f"{MAX_FILE_BYTES / 2**20:g} MB" if MAX_FILE_BYTES >= 2**20 else f"{MAX_FILE_BYTES:,} bytes"
+            files = "1 file" if too_big == 1 else f"{too_big:,} files"
+            notes.append(f"[{files} over {limit} not searched]")
+        if not total:
+            where = f" in files matching {args.glob!r}" if args.glob else ""
+            head = f"No matches for {args.pattern!r} in {shown}{where} ({files_searched:,} text files searched)."
+            return ToolResult(output="\n".join([head, *notes]), summary="0 matches")
+        summary = f"{_count(total, 'match', 'matches')} in {_count(files_matched, 'file', 'files')}"
+        return ToolResult(output="\n".join(shown_lines + notes), summary=summary)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"

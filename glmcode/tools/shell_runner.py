@@ -1,0 +1,234 @@
+"""Run one shell command with bounded memory, a timeout, cancellation, and no stray processes.
+
+Used by `run_shell`, `lint` and `run_tests`. The command runs under `bash -c` (or `sh -c`) in
+its own session, so the whole process group can be stopped at once: on timeout, on cancel, on
+Ctrl-C, and when background children keep the output pipe open after the command has exited.
+Output (stdout and stderr merged) is read in a thread; only its head and tail are kept.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import select
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from glmcode.tools.base import ToolError
+
+HEAD_BYTES = 10_000
+"""Bytes kept from the start of the output."""
+TAIL_BYTES = 20_000
+"""Bytes kept from the end of the output (errors and summaries usually come last)."""
+CHUNK_BYTES = 64 * 1024
+KILL_GRACE_S = 2.0
+"""Time between SIGTERM and SIGKILL when stopping a process group."""
+PIPE_GRACE_S = 0.5
+"""How long to wait for the output pipe to close once the command itself has exited."""
+POLL_S = 0.05
+
+_ENV_OVERRIDES = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"}
+"""Nothing may wait for a terminal: there is none."""
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    """What happened to a command. `exit_code` is None when it was stopped (timeout or cancel)."""
+
+    exit_code: int | None
+    output: str
+    timed_out: bool
+    cancelled: bool
+    duration_s: float
+    bytes_total: int
+    bytes_cut: int
+
+
+class _Capture:
+    """Keeps the first `HEAD_BYTES` and the last `TAIL_BYTES` of a stream, and counts the rest."""
+
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = HEAD_BYTES - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk[-TAIL_BYTES:]
+            if len(self.tail) > TAIL_BYTES:
+                del self.tail[: len(self.tail) - TAIL_BYTES]
+
+    def text(self) -> tuple[str, int]:
+        """The decoded output with a note where bytes were cut, and how many were cut.
+
+        A multi-byte character split at either edge of the cut is dropped whole (and counted).
+        """
+        cut = self.total - len(self.head) - len(self.tail)
+        if cut == 0:
+            return bytes(self.head + self.tail).decode("utf-8", errors="replace"), 0
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        head = decoder.decode(bytes(self.head), final=False)
+        cut += len(decoder.getstate()[0])
+        tail = bytes(self.tail)
+        skip = 0
+        while skip < 3 and skip < len(tail) and 0x80 <= tail[skip] < 0xC0:
+            skip += 1
+        cut += skip
+        return f"{head}\n[... {cut:,} bytes cut ...]\n{tail[skip:].decode('utf-8', errors='replace')}", cut
+
+
+def _shell() -> str:
+    """bash if present, else sh."""
+    return shutil.which("bash") or shutil.which("sh") or "/bin/sh"
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _stop_group(proc: subprocess.Popen[bytes], reader: threading.Thread) -> None:
+    """SIGTERM the process group, give it `KILL_GRACE_S`, then SIGKILL whatever is left."""
+    _signal_group(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + KILL_GRACE_S
+    while time.monotonic() < deadline and (proc.poll() is None or reader.is_alive()):
+        reader.join(POLL_S)
+    _signal_group(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _read_all(fd: int, capture: _Capture, stop: threading.Event) -> None:
+    """Read `fd` to end-of-file into `capture`, or until `stop` is set."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    while not stop.is_set():
+        try:
+            if not poller.poll(POLL_S * 1000):
+                continue
+            chunk = os.read(fd, CHUNK_BYTES)
+        except OSError:
+            return
+        if not chunk:
+            return
+        capture.feed(chunk)
+
+
+def run_command(command: str, cwd: Path, timeout: float, cancel: threading.Event | None) -> CommandOutcome:
+    """Run `command` in `cwd`; stop it and its children after `timeout` seconds or when `cancel` is set.
+
+    stdin is /dev/null, so a command that reads input gets end-of-file at once. Raises
+    `ToolError` only if the shell cannot be started; a failing command is a normal outcome.
+    KeyboardInterrupt while waiting stops the process group, then propagates.
+    """
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            [_shell(), "-c", command],
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **_ENV_OVERRIDES},
+        )
+    except OSError as e:
+        raise ToolError(f"could not start the command: {e}") from e
+    assert proc.stdout is not None
+    capture = _Capture()
+    stop_reading = threading.Event()
+    reader = threading.Thread(target=_read_all, args=(proc.stdout.fileno(), capture, stop_reading), daemon=True)
+    reader.start()
+    timed_out = cancelled = False
+    note = ""
+    try:
+        deadline = start + timeout
+        while proc.poll() is None:
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            try:
+                proc.wait(min(POLL_S, remaining))
+            except subprocess.TimeoutExpired:
+                pass
+        if timed_out or cancelled:
+            _stop_group(proc, reader)
+        else:
+            reader.join(PIPE_GRACE_S)
+            if reader.is_alive():
+                _stop_group(proc, reader)
+                note = "[background processes still holding the output open were stopped]"
+    except KeyboardInterrupt:
+        _stop_group(proc, reader)
+        raise
+    finally:
+        reader.join(PIPE_GRACE_S)
+        stop_reading.set()
+        reader.join()
+        proc.stdout.close()
+    output, cut = capture.text()
+    if note:
+        output = output.rstrip("\n") + "\n" + note if output else note
+    return CommandOutcome(
+        exit_code=None if (timed_out or cancelled) else proc.returncode,
+        output=output,
+        timed_out=timed_out,
+        cancelled=cancelled,
+        duration_s=time.monotonic() - start,
+        bytes_total=capture.total,
+        bytes_cut=cut,
+    )
+
+
+def describe(outcome: CommandOutcome, timeout: float) -> str:
+    """The text the model reads: `exit code: N` (or why it stopped), then the output."""
+    if outcome.timed_out:
+        status = f"timed out after {timeout:g}s; the command and its child processes were stopped"
+    elif outcome.cancelled:
+        status = "cancelled by the user; the command and its child processes were stopped"
+    else:
+        status = f"exit code: {outcome.exit_code}"
+        if outcome.exit_code is not None and outcome.exit_code < 0:
+            try:
+                status += f" (killed by {signal.Signals(-outcome.exit_code).name})"
+            except ValueError:
+                pass
+    body = outcome.output.rstrip("\n")
+    return f"{status}\n{body}" if body else f"{status}\n(no output)"
+
+
+DECLARED_TIMEOUT_S = 600.0
+"""Timeout for the repo's declared lint and test commands."""
+
+
+def run_declared(command: str, cwd: Path, cancel: threading.Event | None) -> tuple[bool, str, str]:
+    """Run a declared command (lint, tests): (ok, text for the model, summary `passed`/`failed (exit N)`).
+
+    The text starts with `$ <command>` so the model sees exactly what ran.
+    """
+    outcome = run_command(command, cwd, DECLARED_TIMEOUT_S, cancel)
+    if outcome.timed_out:
+        summary = "timed out"
+    elif outcome.cancelled:
+        summary = "cancelled"
+    elif outcome.exit_code == 0:
+        summary = "passed"
+    else:
+        summary = f"failed (exit {outcome.exit_code})"
+    ok = not (outcome.timed_out or outcome.cancelled)
+    return ok, f"$ {command}\n{describe(outcome, DECLARED_TIMEOUT_S)}", summary

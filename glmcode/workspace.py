@@ -1,0 +1,65 @@
+"""Path confinement: every path a tool touches is resolved here and must stay in the workspace.
+
+`resolve` follows symlinks (`os.path.realpath`) before checking, so a symlinked file or a
+symlinked parent directory that points outside the root is refused, whatever its name says.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from glmcode.tools.base import ToolError
+
+MAX_PATH_CHARS = 4096
+"""Longer paths are refused outright: no real file needs one, and a model loop can produce them."""
+
+BINARY_SNIFF_BYTES = 8192
+"""How much of a file `is_binary` looks at, the same window git uses."""
+
+
+def resolve(ctx_root: Path, path: str, *, write: bool) -> Path:
+    """The fully resolved absolute path for `path`, or `ToolError` if it leaves the workspace.
+
+    Relative paths are taken from the root; absolute ones are accepted only when they resolve
+    inside it. With `write=True`, anything inside a `.git` folder is refused as well.
+    """
+    if not isinstance(path, str) or not path.strip():
+        raise ToolError("the path is empty: give a file path relative to the workspace root, e.g. `src/main.py`")
+    if "\x00" in path:
+        raise ToolError(f"the path {path[:200]!r} contains a NUL byte")
+    if len(path) > MAX_PATH_CHARS:
+        raise ToolError(f"the path is {len(path):,} characters long (the limit is {MAX_PATH_CHARS:,}): {path[:100]!r}…")
+    root = Path(os.path.realpath(ctx_root))
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        candidate = root / candidate
+    try:
+        resolved = Path(os.path.realpath(candidate))
+    except (OSError, ValueError) as e:
+        raise ToolError(f"cannot resolve the path {path!r}: {e}") from e
+    if resolved != root and root not in resolved.parents:
+        raise ToolError(
+            f"the path {path!r} is outside the workspace root {root} (it resolves to {resolved}); "
+            "only files inside the workspace can be used"
+        )
+    if write and any(part.casefold() == ".git" for part in resolved.relative_to(root).parts):
+        raise ToolError(f"the path {path!r} is inside a .git folder: git's own files are never written by tools")
+    return resolved
+
+
+def rel(root: Path, path: Path) -> str:
+    """`path` relative to the workspace root, POSIX style, for display (`.` for the root itself)."""
+    try:
+        relative = Path(path).relative_to(root).as_posix()
+    except ValueError:
+        try:
+            relative = Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).as_posix()
+        except ValueError:
+            return Path(path).as_posix()
+    return relative or "."
+
+
+def is_binary(sample: bytes) -> bool:
+    """True when the first 8 KiB of `sample` hold a NUL byte, the usual sign of a binary file."""
+    return b"\x00" in sample[:BINARY_SNIFF_BYTES]

@@ -1,0 +1,114 @@
+"""git_status and git_diff against a real repository."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from glmcode.rules import Rules
+from glmcode.tools import git_diff
+from glmcode.tools.base import ToolContext
+
+
+def test_clean_status(call) -> None:
+    result = call("git_status")
+    assert result.ok
+    assert result.output == "## main\nnothing to commit, working tree clean"
+    assert result.summary == "clean"
+
+
+def test_status_lists_changes(call, repo: Path, run_git) -> None:
+    (repo / "README.md").write_text("# Changed\n")
+    (repo / "new file é.txt").write_text("new\n")
+    (repo / "src" / "app.py").unlink()
+    (repo / "staged.py").write_text("x = 1\n")
+    run_git(repo, "add", "staged.py")
+    result = call("git_status", "{}")
+    assert result.output.split("\n") == [
+        "## main",
+        " M README.md",
+        " D src/app.py",
+        "A  staged.py",
+        '?? "new file é.txt"',
+    ]
+    assert result.summary == "4 changed"
+
+
+def test_status_from_a_subfolder_workspace_is_limited_to_it(repo: Path, call) -> None:
+    (repo / "README.md").write_text("# Changed\n")
+    (repo / "src" / "app.py").write_text("changed\n")
+    sub = ToolContext(root=repo / "src", rules=Rules())
+    assert call("git_status", ctx=sub).output.split("\n") == ["## main", " M app.py"]
+    assert call("git_diff", ctx=sub).output.startswith("diff --git a/app.py b/app.py")
+
+
+def test_not_a_repository(call, tmp_path: Path) -> None:
+    plain = (tmp_path / "plain").resolve()
+    plain.mkdir()
+    nowhere = ToolContext(root=plain, rules=Rules())
+    for name in ("git_status", "git_diff"):
+        result = call(name, ctx=nowhere)
+        assert not result.ok
+        assert "is not inside a git repository" in result.output
+
+
+def test_status_takes_no_arguments(call) -> None:
+    result = call("git_status", {"verbose": True})
+    assert not result.ok
+    assert "verbose: Extra inputs are not permitted" in result.output
+    assert "git_status takes no arguments" in result.output
+
+
+def test_diff_unstaged_staged_and_untracked(call, repo: Path, run_git) -> None:
+    (repo / "src" / "app.py").write_text("def main():\n    return 2\n")
+    (repo / "README.md").write_text("# Demo\nMore.\n")
+    run_git(repo, "add", "README.md")
+    (repo / "notes.txt").write_text("untracked\n")
+    unstaged = call("git_diff")
+    assert unstaged.ok and unstaged.summary == "1 file changed"
+    assert "diff --git a/src/app.py b/src/app.py" in unstaged.output
+    assert "-    return 1\n+    return 2" in unstaged.output
+    assert "README.md" not in unstaged.output.split("Untracked files")[0]
+    assert unstaged.output.endswith("Untracked files (new, not in the diff above):\n  notes.txt")
+    staged = call("git_diff", {"staged": True})
+    assert "diff --git a/README.md b/README.md" in staged.output and "+More." in staged.output
+    assert "app.py" not in staged.output and "notes.txt" not in staged.output
+
+
+def test_diff_limited_to_a_path(call, repo: Path) -> None:
+    (repo / "src" / "app.py").write_text("changed\n")
+    (repo / "README.md").write_text("changed\n")
+    result = call("git_diff", {"path": "src"})
+    assert "src/app.py" in result.output and "README.md" not in result.output
+    assert call("git_diff", {"path": "README.md"}).output.startswith("diff --git a/README.md b/README.md")
+
+
+def test_diff_without_changes(call) -> None:
+    assert call("git_diff").output == "No unstaged changes."
+    assert call("git_diff", {"staged": True}).output == "No staged changes."
+
+
+def test_huge_diff_is_cut_with_a_stat_overview(call, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(git_diff, "MAX_DIFF_CHARS", 500)
+    (repo / "src" / "app.py").write_text("".join(f"line {i}\n" for i in range(200)))
+    (repo / "README.md").write_text("# Demo changed\n")
+    result = call("git_diff")
+    assert result.output.startswith(" README.md  |   2 +-\n src/app.py | 202 ")
+    assert "[... diff cut: " in result.output and "call git_diff with a path" in result.output
+    assert len(result.output) < 1500
+
+
+def test_diff_path_outside_is_refused(call, outside: Path) -> None:
+    result = call("git_diff", {"path": "../outside"})
+    assert not result.ok and "outside the workspace root" in result.output
+    bad_type = call("git_diff", {"staged": "sometimes"})
+    assert not bad_type.ok and "staged: Input should be a valid boolean" in bad_type.output
+
+
+def test_git_is_imported_lazily() -> None:
+    code = "import glmcode.tools, sys; assert 'git' not in sys.modules; print('ok')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "ok", done.stderr
