@@ -1,0 +1,352 @@
+"""A scripted GLM server: a real HTTP server that streams Chat Completions the way GLM does.
+
+End-to-end tests point the real ``glmcode`` command (or the ``openai`` SDK) at ``server.url``
+and script what the "model" answers, including the failures GLM produces in the wild::
+
+    with GLMServer([ScriptedTurn(reasoning="hm", content="hi")]) as server:
+        client = openai.OpenAI(base_url=server.url, api_key="k")
+
+A scenario is a queue of turns. Each request to ``/chat/completions`` takes the turn at the head
+of the queue: first its faults, one per request, then the turn itself. The models forbid unknown
+fields so a typo in a scenario file fails loudly instead of being ignored.
+
+Run it standalone with ``python -m glmcode.testing.glm_server SCENARIO.json [--port N]
+[--log requests.jsonl]``; it prints ``listening on http://127.0.0.1:PORT/v1`` and serves until
+SIGTERM or SIGINT. Wire shapes live in ``glm_wire``, connection handling in ``glm_http``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from glmcode.testing import glm_wire as wire
+from glmcode.testing.glm_http import RecordedRequest, ScriptedHTTPServer
+
+__all__ = [
+    "Fault",
+    "GLMServer",
+    "RecordedRequest",
+    "Scenario",
+    "ScriptedToolCall",
+    "ScriptedTurn",
+    "TurnSource",
+    "load_scenario",
+    "main",
+]
+
+FaultKind = Literal[
+    "http_error", "drop", "malformed", "error_in_stream", "json_error_200", "finish_reason", "delay"
+]
+
+OVERLOADED_MESSAGE = "The service may be temporarily overloaded, please try again later"
+
+
+class _Strict(BaseModel):
+    """Base model that rejects unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScriptedToolCall(_Strict):
+    """One tool call the scripted model makes.
+
+    ``arguments`` is the exact JSON text the client should reassemble, or a dict that is
+    serialised as compact JSON, the way GLM sends it. ``id`` defaults to a deterministic
+    GLM-style id such as ``call_-7682507267639338722`` derived from the turn number and index.
+    """
+
+    name: str
+    arguments: str | dict[str, Any] = "{}"
+    id: str | None = None
+
+    def arguments_text(self) -> str:
+        """The arguments as the JSON string a GLM stream carries."""
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return json.dumps(self.arguments, ensure_ascii=False, separators=(",", ":"))
+
+    def arguments_object(self) -> dict[str, Any]:
+        """The arguments as a JSON object (for the ``arguments_as_object`` quirk)."""
+        if isinstance(self.arguments, dict):
+            return self.arguments
+        value = json.loads(self.arguments)
+        if not isinstance(value, dict):
+            raise ValueError(f"arguments of {self.name!r} are not a JSON object")
+        return value
+
+
+class Fault(_Strict):
+    """A failure served instead of a turn; each fault is consumed by one request."""
+
+    kind: FaultKind
+    status: int = 500
+    code: str | None = None
+    message: str = OVERLOADED_MESSAGE
+    retry_after: float | None = None
+    after_chunks: int = Field(default=0, ge=0)
+    finish_reason: str = "network_error"
+    seconds: float = Field(default=0, ge=0)
+
+    def error_code(self, default: str | None = None) -> str:
+        """The Z.ai business code for the error body: explicit code, else default, else status."""
+        return self.code or default or str(self.status)
+
+
+class ScriptedTurn(_Strict):
+    """One assistant response: reasoning, then content, then tool calls."""
+
+    reasoning: str = ""
+    content: str = ""
+    tool_calls: list[ScriptedToolCall] = Field(default_factory=list)
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    chunk_chars: int = Field(default=8, ge=1)
+    reasoning_field: Literal["reasoning_content", "reasoning"] = "reasoning_content"
+    arguments_as_object: bool = False
+    empty_name_in_continuations: bool = False
+    usage_in_separate_chunk: bool = False
+    faults: list[Fault] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _object_arguments_are_objects(self) -> ScriptedTurn:
+        """With ``arguments_as_object`` every call's arguments must be a JSON object."""
+        if self.arguments_as_object:
+            for call in self.tool_calls:
+                call.arguments_object()
+        return self
+
+    def resolved_finish_reason(self) -> str:
+        """The finish reason served: explicit, else ``tool_calls`` or ``stop``."""
+        if self.finish_reason:
+            return self.finish_reason
+        return "tool_calls" if self.tool_calls else "stop"
+
+
+class Scenario(_Strict):
+    """A whole script: the turn queue plus server-wide settings."""
+
+    turns: list[ScriptedTurn] = Field(default_factory=list)
+    chunk_delay_s: float = Field(default=0.0, ge=0)
+    model: str = "glm-5.2"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario file: a ``Scenario`` object, or a bare JSON list of turns."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if isinstance(data, list):
+        return Scenario(turns=data)
+    return Scenario.model_validate(data)
+
+
+TurnSource = ScriptedTurn | Callable[[dict[str, Any]], ScriptedTurn]
+"""A queued turn: fixed, or a callable that builds it from the parsed request JSON."""
+
+
+@dataclass
+class _Entry:
+    """A queued turn and how far its faults have been consumed."""
+
+    source: TurnSource
+    turn: ScriptedTurn | None = None
+    turn_number: int = 0
+    faults_served: int = 0
+
+    def next_fault(self) -> Fault | None:
+        """Consume and return the next unserved fault, or None when the turn itself is due."""
+        assert self.turn is not None
+        if self.faults_served >= len(self.turn.faults):
+            return None
+        self.faults_served += 1
+        return self.turn.faults[self.faults_served - 1]
+
+
+@dataclass
+class _Action:
+    """What one chat request is answered with."""
+
+    turn: ScriptedTurn | None
+    fault: Fault | None
+    ctx: wire.ResponseContext | None
+    delay: float = 0.0
+    outcome: list[str] = field(default_factory=list)
+
+
+class GLMServer:
+    """A scripted GLM endpoint on a background thread; also a context manager."""
+
+    def __init__(
+        self,
+        scenario: Scenario | Sequence[TurnSource | dict[str, Any]] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        log_path: str | Path | None = None,
+    ) -> None:
+        settings = scenario if isinstance(scenario, Scenario) else Scenario()
+        self.model = settings.model
+        self.chunk_delay_s = settings.chunk_delay_s
+        self.requests: list[RecordedRequest] = []
+        self._host, self._port = host, port
+        self._log_path = Path(log_path) if log_path is not None else None
+        self._lock = threading.RLock()
+        self._queue: deque[_Entry] = deque()
+        self._previous_body = b""
+        self._turns_started = 0
+        self._chat_requests = 0
+        self._httpd: ScriptedHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.script(settings.turns if isinstance(scenario, Scenario) else list(scenario or []))
+
+    @property
+    def url(self) -> str:
+        """The base URL to give a client, ending in ``/v1``."""
+        if self._httpd is None:
+            raise RuntimeError("GLMServer is not started")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    @property
+    def remaining(self) -> int:
+        """How many turns are still queued (a turn with pending faults counts once)."""
+        with self._lock:
+            return len(self._queue)
+
+    def script(self, turns: Sequence[TurnSource | dict[str, Any]], *, replace: bool = False) -> None:
+        """Append turns to the queue, or replace the whole queue with ``replace=True``."""
+        entries = [_Entry(_as_source(turn)) for turn in turns]
+        with self._lock:
+            if replace:
+                self._queue.clear()
+            self._queue.extend(entries)
+
+    def start(self) -> GLMServer:
+        """Bind and serve on a daemon thread; returns self."""
+        if self._httpd is None:
+            self._httpd = ScriptedHTTPServer((self._host, self._port), self)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and cut open keep-alive connections."""
+        httpd, thread = self._httpd, self._thread
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.server_close()
+        httpd.close_connections()
+        if thread is not None:
+            thread.join(timeout=1)
+        self._httpd = self._thread = None
+
+    def __enter__(self) -> GLMServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _record(self, request: RecordedRequest) -> None:
+        """Keep the request and, with a log path, append it as one JSON line."""
+        with self._lock:
+            self.requests.append(request)
+            if self._log_path is not None:
+                line = {
+                    "method": request.method,
+                    "path": request.path,
+                    "headers": request.headers,
+                    "json": request.json,
+                    "outcome": request.outcome,
+                }
+                with self._log_path.open("a", encoding="utf-8") as log:
+                    log.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    def _dispatch(self, request: RecordedRequest) -> _Action:
+        """Decide what a chat request gets: the next fault, the head turn, or nothing left."""
+        with self._lock:
+            self._chat_requests += 1
+            cached = wire.common_prefix_len(request.body, self._previous_body)
+            self._previous_body = request.body
+            action = _Action(None, None, None)
+            while self._queue:
+                entry = self._resolve_head(request.json)
+                fault = entry.next_fault()
+                action.turn, action.fault = entry.turn, fault
+                action.ctx = self._context(request, entry.turn_number, cached)
+                action.outcome.append(f"fault:{fault.kind}" if fault else "turn")
+                if fault is None:
+                    self._queue.popleft()
+                    return action
+                if fault.kind != "delay":
+                    return action
+                action.delay += fault.seconds
+            action.turn = action.fault = None
+            action.outcome.append("exhausted")
+            return action
+
+    def _resolve_head(self, request_json: dict[str, Any]) -> _Entry:
+        """The head entry with its turn built (a callable is called once, on first use)."""
+        entry = self._queue[0]
+        if entry.turn is None:
+            source = entry.source
+            built = source if isinstance(source, ScriptedTurn) else source(request_json)
+            entry.turn = built if isinstance(built, ScriptedTurn) else ScriptedTurn.model_validate(built)
+            self._turns_started += 1
+            entry.turn_number = self._turns_started
+        return entry
+
+    def _context(self, request: RecordedRequest, turn_number: int, cached: int) -> wire.ResponseContext:
+        """Per-request ids, model and prompt token counts."""
+        model = request.json.get("model")
+        return wire.ResponseContext(
+            response_id=f"2026{self._chat_requests:016d}",
+            created=int(time.time()),
+            model=model if isinstance(model, str) and model else self.model,
+            turn_number=turn_number,
+            prompt_tokens=len(request.body) // 4,
+            cached_tokens=cached // 4,
+        )
+
+
+def _as_source(turn: TurnSource | dict[str, Any]) -> TurnSource:
+    """Accept turns as models, plain dicts (validated now) or callables."""
+    if isinstance(turn, dict):
+        return ScriptedTurn.model_validate(turn)
+    return turn
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve a scenario file until SIGTERM or SIGINT."""
+    parser = argparse.ArgumentParser(
+        prog="python -m glmcode.testing.glm_server", description="Scripted GLM Chat Completions server."
+    )
+    parser.add_argument("scenario", type=Path, help="scenario JSON: a Scenario object or a list of turns")
+    parser.add_argument("--port", type=int, default=0, help="port to bind (default: any free port)")
+    parser.add_argument("--log", type=Path, help="append each request as a JSON line to this file")
+    args = parser.parse_args(argv)
+    scenario = load_scenario(args.scenario)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    with GLMServer(scenario, port=args.port, log_path=args.log) as server:
+        print(f"listening on {server.url}", flush=True)
+        while not stopping.wait(0.1):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
