@@ -1,0 +1,269 @@
+"""The `glmcode` commands (DESIGN.md §3), as a Typer app.
+
+Each command turns its options into config flags, builds a `Session` and a renderer, and maps
+the outcome to an exit code. No engine logic lives here.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from typer._click.exceptions import UsageError  # typer >= 0.29 vendors click
+
+from glmcode import __version__
+from glmcode.config import ConfigError, PermissionMode
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="glmcode: a terminal coding agent for long-horizon work with GLM-5.2.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+CwdOpt = Annotated[Optional[Path], typer.Option("-C", "--cwd", help="Work in DIR instead of the current folder.")]
+ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="Provider preset: zai, zai-coding, cloudflare, nvidia, hyperstack, openai-compatible.")]
+ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model id (default: the preset's).")]
+BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="Endpoint URL (default: the preset's).")]
+ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", help="API key (prefer GLMCODE_API_KEY).")]
+EffortOpt = Annotated[Optional[str], typer.Option("--effort", help="Reasoning effort: max, xhigh, high, medium, low, minimal, none.")]
+ThinkingOpt = Annotated[Optional[bool], typer.Option("--thinking/--no-thinking", help="Let the model think before answering.")]
+PermissionOpt = Annotated[Optional[str], typer.Option("--permission-mode", help="read-only, ask, auto-edit or full-auto.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Same as --permission-mode full-auto.")]
+MaxTurnsOpt = Annotated[Optional[int], typer.Option("--max-turns", help="Stop after N model turns (exit 4).")]
+MaxCostOpt = Annotated[Optional[float], typer.Option("--max-cost", help="Stop when the cost reaches USD (exit 4).")]
+TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", help="Stop after SECONDS of wall time (exit 4).")]
+OutputOpt = Annotated[str, typer.Option("--output-format", "-o", help="text, json (the result only) or stream-json (every event).")]
+ResumeOpt = Annotated[Optional[str], typer.Option("--resume", help="Continue session ID (see `glmcode sessions`).")]
+
+OUTPUT_FORMATS = ("text", "json", "stream-json")
+PERMISSION_MODES = ("read-only", "ask", "auto-edit", "full-auto")
+
+
+def run_app(args: list[str]) -> int:
+    """Run the Typer app on `args` and return the exit code; usage errors are one line."""
+    try:
+        result = typer.main.get_command(app).main(args, prog_name="glmcode", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        return 130
+    except UsageError as exc:
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        sys.stderr.write(f"error: {exc.format_message()}{hint}\n")
+        return 2
+    except ConfigError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    return result if isinstance(result, int) else 0
+
+
+def _root(cwd: Path | None) -> Path:
+    root = (cwd or Path.cwd()).expanduser()
+    if not root.is_dir():
+        raise ConfigError(f"--cwd {root}: no such folder")
+    return root.resolve()
+
+
+def _flags(**options: Any) -> dict[str, Any]:
+    """Config flags from options, checked for the choices Typer does not check."""
+    if options.get("yes"):
+        options["permission_mode"] = "full-auto"
+    options.pop("yes", None)
+    mode = options.get("permission_mode")
+    if mode is not None and mode not in PERMISSION_MODES:
+        raise ConfigError(f"--permission-mode must be one of {', '.join(PERMISSION_MODES)} (got {mode!r})")
+    return {k: v for k, v in options.items() if v is not None}
+
+
+@app.command()
+def run(
+    prompt: Annotated[Optional[str], typer.Argument(help="The task. `-` (or a pipe) reads it from stdin.")] = None,
+    cwd: CwdOpt = None,
+    provider: ProviderOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    effort: EffortOpt = None,
+    thinking: ThinkingOpt = None,
+    permission_mode: PermissionOpt = None,
+    yes: YesOpt = False,
+    max_turns: MaxTurnsOpt = None,
+    max_cost: MaxCostOpt = None,
+    timeout: TimeoutOpt = None,
+    output_format: OutputOpt = "text",
+    resume: ResumeOpt = None,
+) -> int:
+    """Run a task headless: the agent works until the model stops calling tools."""
+    from glmcode.config import load_config
+    from glmcode.transcript import TranscriptError, read_session
+
+    if output_format not in OUTPUT_FORMATS:
+        raise ConfigError(f"--output-format must be one of {', '.join(OUTPUT_FORMATS)} (got {output_format!r})")
+    root = _root(cwd)
+    flags = _flags(
+        provider=provider, model=model, base_url=base_url, api_key=api_key, effort=effort, thinking=thinking,
+        permission_mode=permission_mode, yes=yes, max_turns=max_turns, max_cost=max_cost, timeout=timeout,
+    )
+    config = load_config(root, flags)
+    if config.settings.max_cost is not None and config.prices[0] is None:
+        raise ConfigError(f"--max-cost needs prices, and provider {config.provider.name!r} has none: set price_input and price_output in config.toml")
+    prompt = _read_prompt(prompt)
+    record = None
+    if resume:
+        try:
+            record = read_session(root, resume)
+        except TranscriptError as exc:
+            raise ConfigError(str(exc)) from None
+    elif not prompt:
+        raise ConfigError("no prompt: give the task as an argument, `-` to read it from stdin, or --resume ID")
+    return _run_session(config, root, record, prompt, output_format)
+
+
+@app.command()
+def resume(
+    session_id: Annotated[Optional[str], typer.Argument(help="Session to continue (default: the latest).")] = None,
+    prompt: Annotated[Optional[str], typer.Option("--prompt", "-p", help="A new instruction for the session.")] = None,
+    cwd: CwdOpt = None,
+    output_format: OutputOpt = "text",
+    permission_mode: PermissionOpt = None,
+    yes: YesOpt = False,
+) -> int:
+    """Continue a session headless (the latest if no id is given)."""
+    from glmcode.config import load_config
+    from glmcode.transcript import TranscriptError, latest_session_id, read_session
+
+    root = _root(cwd)
+    session_id = session_id or latest_session_id(root)
+    if session_id is None:
+        raise ConfigError(f"no sessions in {root}")
+    try:
+        record = read_session(root, session_id)
+    except TranscriptError as exc:
+        raise ConfigError(str(exc)) from None
+    config = load_config(root, _flags(permission_mode=permission_mode, yes=yes))
+    return _run_session(config, root, record, prompt, output_format)
+
+
+@app.command()
+def sessions(cwd: CwdOpt = None, output_format: OutputOpt = "text") -> int:
+    """List the sessions of this repo, newest first."""
+    import json
+
+    from glmcode.transcript import list_sessions
+
+    rows = []
+    for record in list_sessions(_root(cwd)):
+        result = record.last_result or {}
+        rows.append({
+            "id": record.id,
+            "created": record.meta.get("created", ""),
+            "model": record.meta.get("model", ""),
+            "status": result.get("status", "unfinished"),
+            "messages": len(record.messages),
+            "prompt": record.first_prompt.splitlines()[0][:80] if record.first_prompt else "",
+        })
+    if output_format != "text":
+        sys.stdout.write(json.dumps(rows, indent=None) + "\n")
+    elif not rows:
+        sys.stdout.write("no sessions yet\n")
+    for row in rows if output_format == "text" else ():
+        sys.stdout.write(f"{row['id']}  {row['status']:<16} {row['messages']:>4} msgs  {row['prompt']}\n")
+    return 0
+
+
+@app.command()
+def doctor(
+    cwd: CwdOpt = None,
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Do not contact the endpoint.")] = False,
+) -> int:
+    """Check config, key, endpoint, git, AGENT.md and the sandbox."""
+    from glmcode.doctor import run_checks
+
+    root = _root(cwd)
+    ok = True
+    for passed, line in run_checks(root, _flags(provider=provider, base_url=base_url, api_key=api_key), offline=offline):
+        sys.stdout.write(("ok    " if passed else "FAIL  ") + line + "\n")
+        ok = ok and passed
+    return 0 if ok else 1
+
+
+def _read_prompt(prompt: str | None) -> str | None:
+    if prompt == "-" or (prompt is None and not sys.stdin.isatty()):
+        return sys.stdin.read().strip() or None
+    return prompt
+
+
+def _renderer(output_format: str) -> Any:
+    if output_format == "stream-json":
+        from glmcode.render.jsonl import JsonLinesRenderer
+
+        return JsonLinesRenderer()
+    if output_format == "json":
+        from glmcode.render.jsonl import ResultOnlyRenderer
+
+        return ResultOnlyRenderer()
+    from glmcode.render.text import TextRenderer
+
+    return TextRenderer()
+
+
+def _run_session(config: Any, root: Path, record: Any, prompt: str | None, output_format: str) -> int:
+    """Run one headless session to its `Result`, then leave at once (see DESIGN.md §8 on exit cost)."""
+    from glmcode.session import Session
+
+    approver = None
+    if output_format == "text" and sys.stdin.isatty() and sys.stderr.isatty():
+        from glmcode.render.approve import terminal_approver
+
+        approver = terminal_approver
+    os.environ.pop("GLMCODE_API_KEY", None)
+    os.environ.pop("ZAI_API_KEY", None)
+    session = Session(config, root, _renderer(output_format), approver=approver, resume=record)
+    if record is not None and not prompt and session.needs_prompt:
+        session.close()
+        raise ConfigError(f"session {record.id} already finished; give a new instruction to continue it")
+    _install_signal_handlers(session)
+    result = session.run(prompt)
+    session.close()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(result.exit_code)
+
+
+def _install_signal_handlers(session: Any) -> None:
+    """First SIGINT/SIGTERM stops the run cleanly (transcript kept); a second one forces it."""
+    state = {"count": 0}
+
+    def handle(signum: int, frame: Any) -> None:
+        state["count"] += 1
+        if state["count"] > 1:
+            raise KeyboardInterrupt
+        session.interrupt()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"glmcode {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", "-V", callback=version_callback, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """glmcode: a terminal coding agent for long-horizon work with GLM-5.2."""
+
+
+__all__ = ["app", "run_app", "PermissionMode"]

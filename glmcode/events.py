@@ -1,0 +1,186 @@
+"""The typed events the engine emits (DESIGN.md §6).
+
+The engine never prints: it hands each event to an `Emit` callback, and every front end (TUI,
+text, JSON lines, the transcript) is a consumer of that one stream. Every event has `type` and
+`session_id`; `to_json()` is the one line `--output-format stream-json` prints.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable, Literal, Union
+
+from pydantic import BaseModel, Field
+
+from glmcode.tools.base import PlanStep
+
+ResultStatus = Literal["success", "failed", "budget_exhausted", "error", "interrupted"]
+
+
+class _Event(BaseModel):
+    type: str
+    session_id: str = ""
+
+    def to_json(self) -> str:
+        """One compact JSON line, fields in declaration order, `type` first."""
+        return self.model_dump_json()
+
+
+class SessionStart(_Event):
+    """A session began (or was resumed)."""
+
+    type: Literal["session_start"] = "session_start"
+    model: str
+    provider: str
+    cwd: str
+    resumed: bool = False
+
+
+class Stage(_Event):
+    """Goal mode entered a stage: plan, implement, verify or report."""
+
+    type: Literal["stage"] = "stage"
+    name: str
+    round: int = 0
+
+
+class Reasoning(_Event):
+    """A fragment of the model's streamed `reasoning_content`."""
+
+    type: Literal["reasoning"] = "reasoning"
+    text: str
+
+
+class Text(_Event):
+    """A fragment of the model's streamed answer (`content`)."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ToolCall(_Event):
+    """The model called a tool; `arguments` is the parsed object, or the raw text if it was not JSON."""
+
+    type: Literal["tool_call"] = "tool_call"
+    id: str
+    name: str
+    arguments: Any
+
+
+class ToolResultEvent(_Event):
+    """A tool finished. `ok` is false when it could not do what was asked."""
+
+    type: Literal["tool_result"] = "tool_result"
+    id: str
+    name: str
+    ok: bool
+    output: str
+    summary: str = ""
+    duration_ms: float = 0.0
+    diff: str | None = None
+
+
+class Plan(_Event):
+    """The plan changed (via `update_plan`)."""
+
+    type: Literal["plan"] = "plan"
+    steps: list[PlanStep]
+    explanation: str | None = None
+
+
+class Verify(_Event):
+    """A verify command ran, or a constraint was checked, in goal mode."""
+
+    type: Literal["verify"] = "verify"
+    kind: Literal["command", "constraint"]
+    command: str | None = None
+    rule: str | None = None
+    exit_code: int | None = None
+    passed: bool
+    output: str = ""
+
+
+class Compaction(_Event):
+    """Earlier turns were summarised to fit the context window."""
+
+    type: Literal["compaction"] = "compaction"
+    tokens_before: int
+    tokens_after: int
+    dropped_turns: int
+
+
+class Usage(_Event):
+    """Token use and cost of one model request."""
+
+    type: Literal["usage"] = "usage"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float | None = None
+    finish_reason: str | None = None
+
+
+class Retry(_Event):
+    """A model request failed in a way worth retrying; the next attempt starts after `wait_s`."""
+
+    type: Literal["retry"] = "retry"
+    attempt: int
+    reason: str
+    wait_s: float
+
+
+class Error(_Event):
+    """Something went wrong that the user should see; `kind` says what (api, config, length, ...)."""
+
+    type: Literal["error"] = "error"
+    kind: str
+    message: str
+
+
+class UsageTotals(BaseModel):
+    """Usage summed over a whole session."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float | None = None
+
+    @property
+    def cached_share(self) -> float:
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+    def add(self, usage: Usage) -> None:
+        self.requests += 1
+        self.prompt_tokens += usage.prompt_tokens
+        self.completion_tokens += usage.completion_tokens
+        self.cached_tokens += usage.cached_tokens
+        if usage.cost_usd is not None:
+            self.cost_usd = round((self.cost_usd or 0.0) + usage.cost_usd, 6)
+
+
+class Result(_Event):
+    """The last event of every run, exactly once."""
+
+    type: Literal["result"] = "result"
+    status: ResultStatus
+    exit_code: int
+    summary: str
+    usage: UsageTotals = Field(default_factory=UsageTotals)
+    cached_share: float = 0.0
+    turns: int = 0
+    duration_s: float = 0.0
+    report_path: str | None = None
+    transcript_path: str | None = None
+
+
+Event = Annotated[
+    Union[
+        SessionStart, Stage, Reasoning, Text, ToolCall, ToolResultEvent, Plan, Verify,
+        Compaction, Usage, Retry, Error, Result,
+    ],
+    Field(discriminator="type"),
+]
+
+Emit = Callable[[_Event], None]
+"""Where the engine sends its events."""

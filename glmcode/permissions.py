@@ -1,0 +1,55 @@
+"""Who may do what: the permission mode, per-session approvals, and the goal stage's limits.
+
+`Permissions.check` answers one tool call with `None` (go ahead) or the refusal the model reads.
+In `ask` mode the question goes to an `Approver` (the TUI's modal, or a terminal prompt); with no
+one to ask, the call is refused with a message that says how to allow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Literal
+
+from glmcode.tools.base import Tool, ToolArgs
+
+Decision = Literal["once", "always", "deny"]
+Approver = Callable[[str, str, ToolArgs], Decision]
+"""Called with (tool name, one-line description of the call, arguments); returns the decision."""
+
+CHECK_TOOLS = frozenset({"lint", "run_tests"})
+"""Run only the commands the repo itself declares in AGENT.md, so `auto-edit` allows them."""
+
+
+@dataclass
+class Permissions:
+    """The permission mode of a session, and the approvals given during it."""
+
+    mode: str = "ask"
+    approver: Approver | None = None
+    read_only_reason: str | None = None
+    """When set (e.g. by the goal plan stage), every mutating call is refused with this reason."""
+    always_allowed: set[str] = field(default_factory=set)
+
+    def check(self, tool: type[Tool], args: ToolArgs, description: str) -> str | None:
+        """None if the call may run; otherwise the refusal message for the model."""
+        if tool.kind in ("read", "plan"):
+            return None
+        if self.read_only_reason:
+            return self.read_only_reason
+        if self.mode == "read-only":
+            return f"refused: {tool.name} changes the workspace and this session is in read-only permission mode"
+        if self.mode == "full-auto" or tool.name in self.always_allowed:
+            return None
+        if self.mode == "auto-edit" and (tool.kind == "edit" or tool.name in CHECK_TOOLS):
+            return None
+        if self.approver is None:
+            return (
+                f"refused: {tool.name} needs the user's approval in {self.mode} mode and nobody can be asked "
+                "in this run (the user can allow it with --permission-mode auto-edit or full-auto, or --yes)"
+            )
+        decision = self.approver(tool.name, description, args)
+        if decision == "always":
+            self.always_allowed.add(tool.name)
+        if decision == "deny":
+            return f"refused: the user denied this {tool.name} call"
+        return None

@@ -1,0 +1,98 @@
+"""Shared fixtures: a throwaway git repo, the scripted GLM server, and the real `glmcode` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from glmcode.testing import GLMServer
+
+API_KEY = "test-key-5f3a9c1d"
+GLMCODE_BIN = str(Path(sys.executable).with_name("glmcode"))
+
+
+def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:
+    """A git repo at `path` with `files` committed."""
+    path.mkdir(parents=True, exist_ok=True)
+    git = ["git", "-C", str(path)]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "config", "user.email", "t@example.com"], check=True)
+    subprocess.run([*git, "config", "user.name", "Test"], check=True)
+    for name, text in (files or {"README.md": "# demo\n"}).items():
+        target = path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "init"], check=True)
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def glm_server():
+    with GLMServer() as server:
+        yield server
+
+
+@dataclass
+class Run:
+    """What one `glmcode` process did."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == kind]
+
+    @property
+    def result(self) -> dict[str, Any]:
+        results = self.of_type("result")
+        assert len(results) == 1, f"expected exactly one result event, got {len(results)}:\n{self.stdout}\n{self.stderr}"
+        return results[0]
+
+
+def base_env(server: GLMServer | None, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GLMCODE_", "ZAI_", "FORCE_COLOR", "NO_COLOR"))}
+    env.update(
+        GLMCODE_CONFIG_DIR=str(tmp_path / "user-config"),
+        GLMCODE_API_KEY=API_KEY,
+        GLMCODE_RETRY_INITIAL_S="0.01",
+        GLMCODE_RETRY_MAX_S="0.05",
+    )
+    if server is not None:
+        env["GLMCODE_BASE_URL"] = server.url
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def run_glmcode(glm_server: GLMServer, tmp_path: Path):
+    """Run the real `glmcode` command against the scripted server; stream-json unless told otherwise."""
+
+    def run(*args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60) -> Run:
+        argv = [GLMCODE_BIN, *args]
+        if args and args[0] == "run" and "--output-format" not in args and "-o" not in args:
+            argv += ["--output-format", "stream-json"]
+        proc = subprocess.run(
+            argv, cwd=cwd, env=env or base_env(glm_server, tmp_path), input=input if input is not None else "",
+            capture_output=True, text=True, timeout=timeout,
+        )
+        return Run(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
