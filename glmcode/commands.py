@@ -98,8 +98,15 @@ def run(
     timeout: TimeoutOpt = None,
     output_format: OutputOpt = "text",
     resume: ResumeOpt = None,
+    goal: Annotated[Optional[str], typer.Option("--goal", help="Goal mode: plan, implement, verify (the harness runs the checks), report.")] = None,
+    verify: Annotated[Optional[list[str]], typer.Option("--verify", help="A verify command for goal mode (repeatable), besides AGENT.md's and config's.")] = None,
+    max_fix_rounds: Annotated[Optional[int], typer.Option("--max-fix-rounds", help="Goal mode: fix rounds after a failed verify (default 3).")] = None,
 ) -> int:
-    """Run a task headless: the agent works until the model stops calling tools."""
+    """Run a task headless: the agent works until the model stops calling tools.
+
+    With --goal, the run goes through plan → implement → verify → report and exits 0 only
+    when every verify command passed.
+    """
     from glmcode.config import load_config
     from glmcode.transcript import TranscriptError, read_session
 
@@ -109,20 +116,27 @@ def run(
     flags = _flags(
         provider=provider, model=model, base_url=base_url, api_key=api_key, effort=effort, thinking=thinking,
         permission_mode=permission_mode, yes=yes, max_turns=max_turns, max_cost=max_cost, timeout=timeout,
+        max_fix_rounds=max_fix_rounds,
     )
     config = load_config(root, flags)
     if config.settings.max_cost is not None and config.prices[0] is None:
         raise ConfigError(f"--max-cost needs prices, and provider {config.provider.name!r} has none: set price_input and price_output in config.toml")
-    prompt = _read_prompt(prompt)
+    if goal is not None and prompt is not None:
+        raise ConfigError("give either a PROMPT or --goal GOAL, not both")
+    if goal is not None and not goal.strip():
+        raise ConfigError("--goal needs the goal's text")
+    prompt = None if goal else _read_prompt(prompt)
     record = None
     if resume:
+        if goal:
+            raise ConfigError("--resume continues the session's own goal; do not pass --goal with it")
         try:
             record = read_session(root, resume)
         except TranscriptError as exc:
             raise ConfigError(str(exc)) from None
-    elif not prompt:
-        raise ConfigError("no prompt: give the task as an argument, `-` to read it from stdin, or --resume ID")
-    return _run_session(config, root, record, prompt, output_format)
+    elif not prompt and not goal:
+        raise ConfigError("no prompt: give the task as an argument, `-` to read it from stdin, --goal GOAL, or --resume ID")
+    return _run_session(config, root, record, prompt, output_format, goal=goal, verify=verify or [])
 
 
 @app.command()
@@ -216,8 +230,16 @@ def _renderer(output_format: str) -> Any:
     return TextRenderer()
 
 
-def _run_session(config: Any, root: Path, record: Any, prompt: str | None, output_format: str) -> int:
-    """Run one headless session to its `Result`, then leave at once (see DESIGN.md §8 on exit cost)."""
+def _run_session(
+    config: Any, root: Path, record: Any, prompt: str | None, output_format: str,
+    *, goal: str | None = None, verify: list[str] | None = None,
+) -> int:
+    """Run one headless session (a task or a goal) to its `Result`, then leave at once.
+
+    Leaving with `os._exit` after flushing skips the interpreter's slow shutdown (DESIGN.md §8);
+    the transcript and goal state are closed before.
+    """
+    from glmcode import goal_state
     from glmcode.session import Session
 
     approver = None
@@ -227,12 +249,21 @@ def _run_session(config: Any, root: Path, record: Any, prompt: str | None, outpu
         approver = terminal_approver
     os.environ.pop("GLMCODE_API_KEY", None)
     os.environ.pop("ZAI_API_KEY", None)
+    state = goal_state.load(root, record.id) if record is not None else None
+    if state is not None and (state.stage == "done" or prompt):
+        state = None
     session = Session(config, root, _renderer(output_format), approver=approver, resume=record)
-    if record is not None and not prompt and session.needs_prompt:
+    if goal:
+        state = goal_state.GoalState(
+            goal=goal,
+            max_fix_rounds=config.settings.max_fix_rounds,
+            verify_commands=list(dict.fromkeys([*session.rules.verify_commands, *config.settings.verify, *(verify or [])])),
+        )
+    if state is None and record is not None and not prompt and session.needs_prompt:
         session.close()
         raise ConfigError(f"session {record.id} already finished; give a new instruction to continue it")
     _install_signal_handlers(session)
-    result = session.run(prompt)
+    result = session.run_goal(state) if state is not None else session.run(prompt)
     session.close()
     sys.stdout.flush()
     sys.stderr.flush()

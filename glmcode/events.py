@@ -172,6 +172,10 @@ class Result(_Event):
     duration_s: float = 0.0
     report_path: str | None = None
     transcript_path: str | None = None
+    verified: bool | None = None
+    """Goal mode: true only when verify commands ran and all passed on the final round."""
+    rounds: int | None = None
+    """Goal mode: how many fix rounds were used."""
 
 
 Event = Annotated[

@@ -7,6 +7,8 @@ one to ask, the call is refused with a message that says how to allow it.
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
@@ -18,6 +20,50 @@ Approver = Callable[[str, str, ToolArgs], Decision]
 
 CHECK_TOOLS = frozenset({"lint", "run_tests"})
 """Run only the commands the repo itself declares in AGENT.md, so `auto-edit` allows them."""
+
+READ_ONLY_PROGRAMS = frozenset({
+    "ls", "cat", "head", "tail", "grep", "egrep", "fgrep", "rg", "find", "wc", "pwd", "tree", "file",
+    "stat", "du", "df", "which", "echo", "printf", "sort", "uniq", "cut", "diff", "basename", "dirname",
+    "realpath", "readlink", "nl", "true", "date", "env", "uname", "whoami", "id",
+})
+"""Programs that only read, when used without output redirection."""
+READ_ONLY_GIT = frozenset({
+    "status", "log", "diff", "show", "branch", "ls-files", "grep", "blame", "rev-parse", "describe", "shortlog", "tag",
+})
+_SAFE_REDIRECTS = re.compile(r"\d?>&\d|\d?>\s*/dev/null")
+_FIND_ACTIONS = frozenset({"-delete", "-exec", "-execdir", "-ok", "-okdir", "-fprint", "-fprintf", "-fls"})
+
+
+def is_read_only_command(command: str) -> bool:
+    """True when every part of a shell command only reads (`ls`, `git diff`, `grep`, ...).
+
+    Conservative: any output redirection, command substitution, or program not known to be
+    read-only makes the answer False.
+    """
+    text = _SAFE_REDIRECTS.sub(" ", command)
+    if ">" in text or "`" in text or "$(" in text or "<(" in text:
+        return False
+    for segment in re.split(r"\|\||&&|[;|&\n]", text):
+        try:
+            words = shlex.split(segment)
+        except ValueError:
+            return False
+        if not words:
+            continue
+        program, rest = words[0], words[1:]
+        if program == "git":
+            sub = next((w for w in rest if not w.startswith("-")), "")
+            if sub not in READ_ONLY_GIT or (sub in ("branch", "tag") and len(rest) > 1):
+                return False
+        elif program == "sed":
+            if any(w.startswith("-i") or w == "--in-place" for w in rest):
+                return False
+        elif program == "find":
+            if any(w in _FIND_ACTIONS for w in rest):
+                return False
+        elif program not in READ_ONLY_PROGRAMS:
+            return False
+    return True
 
 
 @dataclass
@@ -32,7 +78,7 @@ class Permissions:
 
     def check(self, tool: type[Tool], args: ToolArgs, description: str) -> str | None:
         """None if the call may run; otherwise the refusal message for the model."""
-        if tool.kind in ("read", "plan"):
+        if tool.kind in ("read", "plan") or (tool.name == "run_shell" and is_read_only_command(getattr(args, "command", ""))):
             return None
         if self.read_only_reason:
             return self.read_only_reason

@@ -3,8 +3,10 @@
 The full text goes into the system prompt. Two sections are also read mechanically:
 
 - a heading `Commands` (or `Checks`, `Verify`) with bullets ``- <Name>: `<command>` ``
-  declares commands; `lint` and `test` feed the `lint` and `run_tests` tools, and all of them
-  are the repo's verify commands;
+  declares commands; `lint` and `test` feed the `lint` and `run_tests` tools. Goal mode's
+  verify commands are every command under `Checks`/`Verify`, and those under `Commands` whose
+  name says they check something (`VERIFY_NAMES`: lint, test, typecheck, build, ...), so a
+  `setup` or `deploy` command is never run as a check;
 - a heading `Constraints` with bullets such as ``Do not modify `<glob>` ``, `Do not commit`,
   `Do not add dependencies`, which the harness enforces: a tool call that would break one is
   refused with an error naming the rule.
@@ -24,6 +26,12 @@ RULE_FILENAMES = ("AGENT.md", "AGENTS.md", "CLAUDE.md")
 """Looked for in each folder, in this order of preference; the first one present is used."""
 
 COMMAND_HEADINGS = {"commands", "checks", "verify", "verification"}
+VERIFY_HEADINGS = {"checks", "verify", "verification"}
+VERIFY_NAMES = frozenset({
+    "lint", "test", "tests", "typecheck", "type-check", "types", "check", "checks", "build",
+    "format-check", "fmt-check", "fmt", "format", "verify",
+})
+"""Names of commands under `Commands` that goal mode runs as verify commands."""
 CONSTRAINT_HEADINGS = {"constraints", "rules"}
 
 DEPENDENCY_MANIFESTS = pathspec.PathSpec.from_lines(
@@ -80,11 +88,18 @@ class Rules:
     sources: list[Path] = field(default_factory=list)
     commands: dict[str, str] = field(default_factory=dict)
     """Declared commands by lower-case name, in declaration order (later files override)."""
+    checks: set[str] = field(default_factory=set)
+    """Names of declared commands that are verify commands."""
     protected: list[ProtectedPaths] = field(default_factory=list)
     no_commit_rule: str | None = None
     no_dependencies_rule: str | None = None
     unenforced: list[str] = field(default_factory=list)
     """Constraint bullets that name no rule the harness knows how to enforce."""
+
+    @property
+    def verify_commands(self) -> list[str]:
+        """The commands goal mode runs to verify a change, in declaration order."""
+        return [command for name, command in self.commands.items() if name in self.checks]
 
     @property
     def lint_command(self) -> str | None:
@@ -94,16 +109,23 @@ class Rules:
     def test_command(self) -> str | None:
         return self.commands.get("test") or self.commands.get("tests")
 
-    def check_write(self, path: Path, root: Path) -> None:
-        """Raise `ToolError` if writing `path` (absolute, resolved) breaks a constraint."""
+    def broken_by_write(self, path: Path, root: Path) -> str | None:
+        """Why writing `path` (absolute, resolved) breaks a constraint, or None if it does not."""
         for protected in self.protected:
             if protected.matches(path):
-                raise ToolError(f"refused by the AGENT.md rule “{protected.rule}”: {_rel(path, root)} is protected")
-        if self.no_dependencies_rule and DEPENDENCY_MANIFESTS.match_file(_rel(path, root)):
-            raise ToolError(
+                return f"refused by the AGENT.md rule “{protected.rule}”: {_rel(path, root)} is protected"
+        if self.no_dependencies_rule and is_dependency_manifest(path, root):
+            return (
                 f"refused by the AGENT.md rule “{self.no_dependencies_rule}”: "
                 f"{_rel(path, root)} is a dependency manifest"
             )
+        return None
+
+    def check_write(self, path: Path, root: Path) -> None:
+        """Raise `ToolError` if writing `path` (absolute, resolved) breaks a constraint."""
+        reason = self.broken_by_write(path, root)
+        if reason:
+            raise ToolError(reason)
 
     def check_command(self, command: str) -> None:
         """Raise `ToolError` if a shell command would break a constraint (commits, new dependencies)."""
@@ -113,6 +135,11 @@ class Rules:
             raise ToolError(
                 f"refused by the AGENT.md rule “{self.no_dependencies_rule}”: the command adds a dependency"
             )
+
+
+def is_dependency_manifest(path: Path, root: Path) -> bool:
+    """True for files like pyproject.toml, requirements*.txt, package.json, Cargo.toml, go.mod."""
+    return DEPENDENCY_MANIFESTS.match_file(_rel(path, root))
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -170,7 +197,10 @@ def parse_into(rules: Rules, text: str, base: Path) -> None:
         if section in COMMAND_HEADINGS:
             command = _COMMAND_BULLET.match(item)
             if command:
-                rules.commands[command.group(1).strip().lower()] = command.group(2).strip()
+                name = command.group(1).strip().lower()
+                rules.commands[name] = command.group(2).strip()
+                if section in VERIFY_HEADINGS or name in VERIFY_NAMES:
+                    rules.checks.add(name)
         elif section in CONSTRAINT_HEADINGS:
             _parse_constraint(rules, item, base)
 

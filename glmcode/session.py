@@ -11,7 +11,7 @@ import platform
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from glmcode import __version__, prompts, tools
 from glmcode.agent import Agent, Interrupted, ModelGaveUp
@@ -24,6 +24,9 @@ from glmcode.permissions import Approver, Permissions
 from glmcode.rules import Rules, load_rules
 from glmcode.tools.base import ToolContext
 from glmcode.transcript import SessionRecord, Transcript, new_session_id, sessions_dir
+
+if TYPE_CHECKING:
+    from glmcode.goal_state import GoalState
 
 EXIT_CODES: dict[ResultStatus, int] = {"success": 0, "failed": 1, "error": 3, "budget_exhausted": 4, "interrupted": 130}
 
@@ -90,13 +93,26 @@ class Session:
 
     def run(self, prompt: str | None) -> Result:
         """Send `prompt` (or continue a resumed session) until the model stops; emit the `Result`."""
-        timer = self._start_timeout()
-        status: ResultStatus = "success"
-        summary = ""
-        try:
+
+        def work() -> tuple[ResultStatus, str, dict[str, Any]]:
             if prompt:
                 self.agent.say(prompt)
-            summary = self.agent.run_until_idle().content.strip()
+            return "success", self.agent.run_until_idle().content.strip(), {}
+
+        return self._guarded(work)
+
+    def run_goal(self, state: GoalState) -> Result:
+        """Run (or continue) a goal through its stages; emit the `Result`."""
+        from glmcode.goal import GoalRunner
+
+        return self._guarded(GoalRunner(self, state).run)
+
+    def _guarded(self, work: Callable[[], tuple[ResultStatus, str, dict[str, Any]]]) -> Result:
+        """Run `work`, turning every way it can end into one `Result` with its exit code."""
+        timer = self._start_timeout()
+        extra: dict[str, Any] = {}
+        try:
+            status, summary, extra = work()
         except ModelGaveUp as exc:
             status, summary = "failed", f"the model gave up: {exc}"
         except BudgetExhausted as exc:
@@ -109,7 +125,7 @@ class Session:
         finally:
             if timer:
                 timer.cancel()
-        return self.finish(status, summary)
+        return self.finish(status, summary, **extra)
 
     def finish(self, status: ResultStatus, summary: str, **extra: Any) -> Result:
         """Emit the one `Result` of this run and flush the transcript."""
