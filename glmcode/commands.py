@@ -225,8 +225,12 @@ def _renderer(output_format: str) -> Any:
         from glmcode.render.jsonl import ResultOnlyRenderer
 
         return ResultOnlyRenderer()
-    from glmcode.render.text import TextRenderer
+    from glmcode.render.text import TextRenderer, use_color
 
+    if sys.stdout.isatty() and use_color(sys.stdout):
+        from glmcode.render.rich_text import RichTextRenderer
+
+        return RichTextRenderer()
     return TextRenderer()
 
 

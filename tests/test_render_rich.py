@@ -1,0 +1,44 @@
+"""The terminal progress view of goals (Rich), rendered into a string."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from glmcode.events import Plan, Result, Stage, Text, Verify
+from glmcode.render.rich_text import RichTextRenderer
+from glmcode.tools.base import PlanStep
+
+
+def render(events) -> str:
+    buffer = io.StringIO()
+    renderer = RichTextRenderer(out=buffer, err=buffer, console=Console(file=buffer, width=80, color_system=None, force_terminal=False))
+    for event in events:
+        renderer(event)
+    return buffer.getvalue()
+
+
+def test_stages_plan_and_verify_are_shown_as_progress():
+    steps = [PlanStep(step="Read calc.py", status="completed"), PlanStep(step="Fix add", status="in_progress"), PlanStep(step="Run tests", status="pending")]
+    output = render([
+        Stage(name="plan"),
+        Plan(steps=steps),
+        Text(text="working"),
+        Stage(name="verify", round=1),
+        Verify(kind="command", command="pytest -q", exit_code=1, passed=False, output="collected 3\nFAILED test_add\n1 failed"),
+        Verify(kind="constraint", rule="Do not commit", passed=True),
+    ])
+    lines = output.splitlines()
+    assert "plan › implement › verify › report" in lines[0]
+    assert any("✓" in line and "1." in line and "Read calc.py" in line for line in lines)
+    assert any("▶" in line and "Fix add" in line for line in lines)
+    assert "working\n" in output, "streamed text ends its line before the next block"
+    assert any("round 1" in line and "plan 1/3" in line for line in lines)
+    assert "✗ command pytest -q (exit 1)" in output and "FAILED test_add" in output
+    assert "✓ constraint Do not commit" in output
+
+
+def test_result_is_a_panel_with_the_outcome():
+    output = render([Result(status="failed", exit_code=1, summary="verification failed", report_path="/r/report.md")])
+    assert "glmcode · failed" in output and "failed (exit 1)" in output and "report: /r/report.md" in output
