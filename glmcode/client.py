@@ -1,8 +1,9 @@
 """The GLM client: one streamed Chat Completions request, retried as GLM needs (DESIGN.md §2).
 
 Built on the `openai` SDK's transport (imported on first use: it costs most of a second), but
-the request body is the pre-encoded bytes from `Conversation.body()` and chunks come back as
-plain dicts, so the cost of a turn does not grow with the length of the history.
+the request body is the pre-encoded bytes from `Conversation.body()` and the events are read
+as plain dicts to the end of the body (`glmcode.sse`), so the cost of a turn does not grow with
+the length of the history and the connection is reused from turn to turn.
 
 Retries (tenacity): 429/5xx without a fatal business code, Z.ai codes 1302/1303/1305/1312,
 dropped or garbled streams, HTTP 200 bodies carrying an `error` object, and
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from glmcode.sse import StreamBroken, iter_data
 from glmcode.turn import AssistantTurn, TurnAccumulator
 
 if TYPE_CHECKING:
@@ -55,14 +58,18 @@ class APIFailure(Exception):
 
     def describe(self, provider: str) -> str:
         """One line for the user: provider, error code, HTTP status, message."""
-        where = " ".join(
-            part for part in (f"error {self.code}" if self.code else "", f"(HTTP {self.status})" if self.status else "") if part
+        where = "".join(
+            part for part in (f" {self.code}" if self.code else "", f" (HTTP {self.status})" if self.status else "")
         )
-        return f"{provider} API {where + ': ' if where else 'error: '}{self.message}"
+        return f"{provider} API error{where}: {self.message}"
 
 
 class RequestCancelled(Exception):
-    """The user cancelled the request while it streamed."""
+    """The user cancelled the request; `partial` holds the text streamed before (no tool calls)."""
+
+    def __init__(self, partial: AssistantTurn | None = None) -> None:
+        super().__init__("the request was cancelled")
+        self.partial = partial
 
 
 def request_head(config: Config, tools: list[dict[str, Any]]) -> dict[str, Any]:
@@ -97,9 +104,11 @@ class GLMClient:
         self._active: Any = None
         self._headers: dict[str, Any] = {}
         self._cancelled = threading.Event()
+        self._wakeup: threading.Event | None = None
+        self._pool: ThreadPoolExecutor | None = None
         settings = config.settings
         self._backoff = wait_exponential_jitter(
-            initial=settings.retry_initial_s, max=settings.retry_max_s, jitter=settings.retry_initial_s
+            multiplier=settings.retry_initial_s, max=settings.retry_max_s, jitter=settings.retry_initial_s
         )
 
     def complete(
@@ -112,6 +121,7 @@ class GLMClient:
             wait=self._wait,
             retry=retry_if_exception(lambda exc: isinstance(exc, APIFailure) and exc.retryable),
             before_sleep=self._before_sleep,
+            sleep=self._sleep,
             reraise=True,
         )
         return retrying(self._stream_once, body, on_delta, turn_number, string_params or {})
@@ -119,37 +129,33 @@ class GLMClient:
     def cancel(self) -> None:
         """Abort the request in flight (from another thread); `complete` raises `RequestCancelled`."""
         self._cancelled.set()
-        active = self._active
+        wakeup, active = self._wakeup, self._active
+        if wakeup is not None:
+            wakeup.set()
         if active is not None:
             active.close()
 
     def _stream_once(
         self, body: bytes, on_delta: OnDelta, turn_number: int, string_params: dict[str, set[str]]
     ) -> AssistantTurn:
+        if self._cancelled.is_set():
+            raise RequestCancelled()
         openai = self._import_openai()
         accumulator = TurnAccumulator(string_params)
         try:
-            stream = self._sdk.post(
-                "/chat/completions",
-                cast_to=object,
-                content=body,
-                options={"headers": self._headers},
-                stream=True,
-                stream_cls=openai.Stream[object],
-            )
+            stream = self._open_stream(openai, body)
             self._active = stream
             _raise_for_json_body(stream.response)
-            for chunk in stream:
+            for data in iter_data(stream.response):
                 if self._cancelled.is_set():
-                    raise RequestCancelled()
-                if isinstance(chunk, dict):
-                    for kind, text in accumulator.feed(chunk):
-                        on_delta(kind, text)
+                    raise RequestCancelled(accumulator.partial())
+                for kind, text in accumulator.feed(_parse_chunk(data)):
+                    on_delta(kind, text)
         except (RequestCancelled, APIFailure):
             raise
         except Exception as exc:
             if self._cancelled.is_set():
-                raise RequestCancelled() from exc
+                raise RequestCancelled(accumulator.partial()) from exc
             failure = _classify(exc, openai)
             if failure is None:
                 raise
@@ -160,6 +166,30 @@ class GLMClient:
             self._active = None
         _check_finish(accumulator)
         return accumulator.finish(turn_number)
+
+    def _open_stream(self, openai: Any, body: bytes) -> Any:
+        """Send the request and wait for the response headers, in a way `cancel()` can cut short.
+
+        The SDK blocks until the headers arrive (a slow first byte can take long), with nothing a
+        cancel could close; so the wait happens on a pool thread, and a cancelled request's
+        stream is closed whenever it turns up.
+        """
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="glmcode-request")
+        future = self._pool.submit(
+            self._sdk.post, "/chat/completions", cast_to=object, content=body,
+            options={"headers": self._headers}, stream=True, stream_cls=openai.Stream[object],
+        )
+        arrived = self._wakeup = threading.Event()
+        future.add_done_callback(lambda _: arrived.set())
+        if self._cancelled.is_set():
+            arrived.set()
+        arrived.wait()
+        self._wakeup = None
+        if self._cancelled.is_set() and not future.done():
+            future.add_done_callback(_close_late_stream)
+            raise RequestCancelled()
+        return future.result()
 
     def _import_openai(self) -> Any:
         import openai
@@ -183,11 +213,37 @@ class GLMClient:
             return min(max(exc.retry_after, 0.0), MAX_RETRY_AFTER_S)
         return self._backoff(state)
 
+    def _sleep(self, seconds: float) -> None:
+        """Wait between attempts; `cancel()` cuts the wait short."""
+        if self._cancelled.wait(seconds):
+            raise RequestCancelled()
+
     def _before_sleep(self, state: Any) -> None:
         exc = state.outcome.exception()
         reason = exc.describe(self.config.provider.name) if isinstance(exc, APIFailure) else repr(exc)
         wait = state.next_action.sleep if state.next_action else 0.0
         self._on_retry(state.attempt_number, reason, round(wait, 3))
+
+
+def _parse_chunk(data: str) -> dict[str, Any]:
+    """One event's JSON; an `error` object in the stream becomes an `APIFailure`."""
+    if data.startswith("[DONE]"):
+        return {}
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise APIFailure(f"malformed stream chunk: {data[:200]!r}", retryable=True) from None
+    if not isinstance(chunk, dict):
+        raise APIFailure(f"malformed stream chunk: {data[:200]!r}", retryable=True)
+    if isinstance(chunk.get("error"), dict):
+        raise _from_error_object(chunk["error"], None)
+    return chunk
+
+
+def _close_late_stream(future: Future) -> None:
+    """Close the stream of a request that was cancelled before its headers arrived."""
+    if not future.cancelled() and future.exception() is None:
+        future.result().close()
 
 
 def _check_finish(accumulator: TurnAccumulator) -> None:
@@ -248,6 +304,8 @@ def _retry_after(headers: Any) -> float | None:
 
 def _classify(exc: Exception, openai: Any) -> APIFailure | None:
     """Map an SDK or decoding exception to an `APIFailure`; None for a bug that must surface."""
+    if isinstance(exc, StreamBroken):
+        return APIFailure(f"connection failed or dropped: {exc}", retryable=True)
     if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {"message": exc.message}
         return _from_error_object(body, exc.status_code, _retry_after(exc.response.headers))

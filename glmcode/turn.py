@@ -115,6 +115,10 @@ class TurnAccumulator:
         elif isinstance(arguments, dict):
             call.arguments.append(json.dumps(arguments, ensure_ascii=False))
 
+    def partial(self) -> AssistantTurn:
+        """What streamed so far, text only: kept when the user interrupts a turn."""
+        return AssistantTurn(reasoning="".join(self._reasoning), content="".join(self._content), finish_reason="interrupted")
+
     def finish(self, turn_number: int = 0) -> AssistantTurn:
         """The assembled turn. Tool calls without an id get a deterministic one."""
         turn = AssistantTurn(

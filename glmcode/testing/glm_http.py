@@ -36,6 +36,8 @@ class RecordedRequest:
     body: bytes
     json: Any = None
     outcome: str = ""
+    client_port: int = 0
+    """The client's TCP port: requests on one kept-alive connection share it."""
 
 
 class ScriptedHTTPServer(ThreadingHTTPServer):
@@ -78,6 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
     """Serves one client connection (keep-alive) for the scripted GLM server."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    """Each SSE event goes out at once, as a real streaming server sends it."""
     server: ScriptedHTTPServer
 
     def setup(self) -> None:
@@ -136,7 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
             parsed = json.loads(body) if body else None
         except ValueError:
             parsed = None
-        return RecordedRequest(self.command, self.path, headers, body, parsed)
+        return RecordedRequest(self.command, self.path, headers, body, parsed, client_port=self.client_address[1])
 
     def _chat(self, request: RecordedRequest) -> None:
         """Answer a chat completion request from the script."""
