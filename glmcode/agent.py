@@ -13,9 +13,10 @@ import json
 import time
 from typing import Any, Callable
 
-from glmcode import prompts, tools
+from glmcode import compaction, prompts, tools
 from glmcode.budget import Budget, BudgetExhausted
 from glmcode.client import GLMClient, RequestCancelled
+from glmcode.compaction import AUTO_COMPACT_SHARE
 from glmcode.conversation import Conversation
 from glmcode.events import Emit, Plan, Reasoning, Text, ToolCall, ToolResultEvent, Usage, UsageTotals
 from glmcode.permissions import Permissions
@@ -50,6 +51,8 @@ class Agent:
         record: Callable[[dict[str, Any]], None],
         prices: tuple[float | None, float | None, float | None] = (None, None, None),
         secret: str = "",
+        context_window: int | None = None,
+        record_reset: Callable[[], None] = lambda: None,
     ) -> None:
         self.client = client
         self.conversation = conversation
@@ -63,8 +66,11 @@ class Agent:
         self._string_params = string_params_of(tools.schemas())
         self._stop: type[Exception] | None = None
         self._stop_message = ""
+        self._context_window = context_window
+        self._record_reset = record_reset
         self.turns = 0
         self.usage = UsageTotals()
+        self.last_prompt_tokens = 0
 
     def append(self, message: dict[str, Any]) -> None:
         """Add a message to the conversation and the transcript."""
@@ -87,6 +93,8 @@ class Agent:
         while True:
             self._raise_if_stopped()
             self.budget.check(self.turns, self.usage.cost_usd)
+            if self._context_window and self.last_prompt_tokens > AUTO_COMPACT_SHARE * self._context_window:
+                self.compact()
             turn = self._request()
             self.append(turn.to_message())
             if turn.tool_calls:
@@ -111,6 +119,19 @@ class Agent:
                 continue
             return turn
 
+    def compact(self) -> None:
+        """Summarise the conversation and restart it from the summary (emits `compaction`)."""
+        self.emit(compaction.compact(self, self._record_reset))
+        self.last_prompt_tokens = 0
+
+    def request_text(self) -> str:
+        """One request whose answer is kept as text only: tool calls in it are not run."""
+        turn = self._request()
+        message = turn.to_message()
+        message.pop("tool_calls", None)
+        self.append(message)
+        return turn.content.strip()
+
     def _request(self) -> AssistantTurn:
         def on_delta(kind: str, text: str) -> None:
             self.emit(Reasoning(text=text) if kind == "reasoning" else Text(text=text))
@@ -119,7 +140,10 @@ class Agent:
             turn = self.client.complete(
                 self.conversation.body(), on_delta, turn_number=self.turns, string_params=self._string_params
             )
-        except RequestCancelled:
+        except RequestCancelled as cancelled:
+            partial = cancelled.partial
+            if partial is not None and (partial.content or partial.reasoning):
+                self.append(partial.to_message())
             self._raise_if_stopped()
             raise Interrupted("the request was cancelled") from None
         self.turns += 1
@@ -140,6 +164,7 @@ class Agent:
             finish_reason=turn.finish_reason,
         )
         self.usage.add(usage)
+        self.last_prompt_tokens = prompt_tokens
         self.emit(usage)
 
     def _run_tool(self, call: RawToolCall, *, cut_off: bool) -> ToolResult:

@@ -22,11 +22,24 @@ class Conversation:
     """Messages plus the request head; `body()` is the exact bytes of the next request."""
 
     def __init__(self, head: dict[str, Any]) -> None:
-        if "messages" in head:
-            raise ValueError("the request head must not contain messages")
-        self._head = encode(head)[:-1] + b',"messages":['
         self.messages: list[dict[str, Any]] = []
         self._encoded = bytearray()
+        self.set_head(head)
+
+    def set_head(self, head: dict[str, Any]) -> None:
+        """Replace the request head (model, effort, tools...): the one change that breaks the cache."""
+        if "messages" in head:
+            raise ValueError("the request head must not contain messages")
+        self.head = head
+        encoded = encode(head)[:-1]
+        self._head = encoded + (b',"messages":[' if head else b'"messages":[')
+
+    def restart(self, messages: list[dict[str, Any]]) -> None:
+        """Start over from `messages` with the same head (compaction)."""
+        self.messages = []
+        self._encoded = bytearray()
+        for message in messages:
+            self.append(message)
 
     def append(self, message: dict[str, Any]) -> None:
         """Add a message at the end; it is encoded now and never again."""

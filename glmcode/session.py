@@ -64,6 +64,8 @@ class Session:
             record=self.transcript.message,
             prices=config.prices,
             secret=config.api_key,
+            context_window=config.context_window,
+            record_reset=self.transcript.reset,
         )
         if resume is None:
             self.transcript.write(self._meta())
@@ -143,6 +145,14 @@ class Session:
         )
         self.emit(result)
         return result
+
+    def new_goal(self, goal: str, verify: list[str] | None = None) -> GoalState:
+        """A fresh goal state: verify commands from AGENT.md, then config, then `verify`, deduplicated."""
+        from glmcode.goal_state import GoalState
+
+        settings = self.config.settings
+        commands = [*self.rules.verify_commands, *settings.verify, *(verify or [])]
+        return GoalState(goal=goal, max_fix_rounds=settings.max_fix_rounds, verify_commands=list(dict.fromkeys(commands)))
 
     def interrupt(self) -> None:
         """Stop the running turn and tools (SIGINT/SIGTERM, Esc)."""

@@ -3,7 +3,8 @@
 One JSON object a line, written and flushed as things happen, so a crash loses at most the line
 being written. Kinds: `session` (first line: who, where, which model — never the API key),
 `message` (every message sent to the model, exactly as sent), `event` (every event except the
-streamed text deltas, which the assistant message holds in full). Resume reads the messages back.
+streamed text deltas, which the assistant message holds in full), `reset` (the conversation was
+compacted and restarts with the messages that follow). Resume reads the messages back.
 """
 
 from __future__ import annotations
@@ -54,7 +55,11 @@ class Transcript:
 
     def __init__(self, path: Path, secrets_to_hide: tuple[str, ...] = ()) -> None:
         self.path = path
+        torn = not _ends_cleanly(path)
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the session
+        if torn:  # a crash cut the last line: end it, so the next record is not glued onto it
+            self._file.write("\n")
+            self._file.flush()
         self._secrets = tuple(s for s in secrets_to_hide if len(s) >= 6)
 
     def write(self, record: dict[str, Any]) -> None:
@@ -66,6 +71,10 @@ class Transcript:
 
     def message(self, message: dict[str, Any]) -> None:
         self.write({"kind": "message", "message": message})
+
+    def reset(self) -> None:
+        """Mark that the conversation restarts here (compaction): resume replays only what follows."""
+        self.write({"kind": "reset"})
 
     def event(self, event: _Event) -> None:
         if not isinstance(event, (Reasoning, Text)):
@@ -118,6 +127,8 @@ def read_session(root: Path, session_id: str) -> SessionRecord:
             meta = record
         elif kind == "message":
             messages.append(record["message"])
+        elif kind == "reset":
+            messages.clear()
         elif kind == "event":
             events.append(record["event"])
     return SessionRecord(session_id, path, meta, messages, events)
@@ -136,6 +147,18 @@ def latest_session_id(root: Path) -> str | None:
     folder = root / GLMCODE_DIR / "sessions"
     ids = sorted(p.stem for p in folder.glob("*.jsonl") if _ID.match(p.stem)) if folder.is_dir() else []
     return ids[-1] if ids else None
+
+
+def _ends_cleanly(path: Path) -> bool:
+    """True when `path` is missing, empty, or ends with a complete line."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.seek(0, os.SEEK_END) == 0:
+                return True
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) == b"\n"
+    except FileNotFoundError:
+        return True
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:

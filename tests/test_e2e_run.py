@@ -77,6 +77,7 @@ def test_every_request_extends_the_previous_one_byte_for_byte(glm_server, run_gl
         assert later.startswith(earlier[:-2] + b","), "a request rewrote an earlier part of the conversation"
     assert run.result["cached_share"] > 0.5
     assert run.result["usage"]["cached_tokens"] > 0
+    assert len({r.client_port for r in glm_server.requests}) == 1, "each turn must reuse the kept-alive connection"
 
 
 def test_retries_rate_limits_drops_and_garbled_streams(glm_server, run_glmcode, repo: Path):
@@ -369,3 +370,29 @@ def test_configuration_errors_exit_2_with_one_line(glm_server, tmp_path: Path, r
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and message in lines[0], (args, proc.stderr)
     assert glm_server.requests == []
+
+
+def test_context_near_the_window_is_compacted_and_the_run_goes_on(glm_server, run_glmcode, tmp_path: Path, repo: Path):
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("read_file", path="README.md")], usage={"prompt_tokens": 9000, "completion_tokens": 10}),
+        ScriptedTurn(content="Summary: the user asked to read README.md; it says '# demo'. Next: answer."),
+        ScriptedTurn(content="README says demo."),
+    ])
+    env = base_env(glm_server, tmp_path, GLMCODE_CONTEXT_WINDOW="10000")
+    run = run_glmcode("run", "what does the README say?", cwd=repo, env=env)
+    assert run.returncode == 0, run.stderr
+    compaction = run.of_type("compaction")
+    assert len(compaction) == 1 and compaction[0]["tokens_before"] == 9000 and compaction[0]["dropped_turns"] == 1
+    summary_request, after = glm_server.requests[1], glm_server.requests[2]
+    assert "compacted" in summary_request.json["messages"][-1]["content"]
+    assert [m["role"] for m in after.json["messages"]] == ["system", "user"]
+    assert "the user asked to read README.md" in after.json["messages"][1]["content"]
+    assert after.json["messages"][0] == summary_request.json["messages"][0]
+    assert run.result["summary"] == "README says demo."
+
+    transcript = [json.loads(line) for line in Path(run.result["transcript_path"]).read_text().splitlines()]
+    assert any(r["kind"] == "reset" for r in transcript)
+    from glmcode.transcript import read_session
+
+    record = read_session(repo, run.result["session_id"])
+    assert [m["role"] for m in record.messages] == ["system", "user", "assistant"]
