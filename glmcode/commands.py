@@ -17,10 +17,12 @@ import typer
 from typer._click.exceptions import UsageError  # typer >= 0.29 vendors click
 
 from glmcode import __version__
-from glmcode.config import ConfigError, PermissionMode
+from glmcode.errors import ConfigError
 
 app = typer.Typer(
     add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="glmcode: a terminal coding agent for long-horizon work with GLM-5.2.",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -258,11 +260,7 @@ def _run_session(
         state = None
     session = Session(config, root, _renderer(output_format), approver=approver, resume=record)
     if goal:
-        state = goal_state.GoalState(
-            goal=goal,
-            max_fix_rounds=config.settings.max_fix_rounds,
-            verify_commands=list(dict.fromkeys([*session.rules.verify_commands, *config.settings.verify, *(verify or [])])),
-        )
+        state = session.new_goal(goal, verify)
     if state is None and record is not None and not prompt and session.needs_prompt:
         session.close()
         raise ConfigError(f"session {record.id} already finished; give a new instruction to continue it")
@@ -301,4 +299,4 @@ def main_callback(
     """glmcode: a terminal coding agent for long-horizon work with GLM-5.2."""
 
 
-__all__ = ["app", "run_app", "PermissionMode"]
+__all__ = ["app", "run_app"]

@@ -14,14 +14,11 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from glmcode.errors import ConfigError
 from glmcode.providers import EFFORT_LEVELS, PRESETS, Provider
 
 PermissionMode = Literal["read-only", "ask", "auto-edit", "full-auto"]
 Effort = Literal["max", "xhigh", "high", "medium", "low", "minimal", "none"]
-
-
-class ConfigError(Exception):
-    """A usage or configuration problem: reported in one line, exit code 2."""
 
 
 def user_config_path() -> Path:
@@ -51,7 +48,7 @@ class Settings(BaseSettings):
     base_url: str | None = None
     """Endpoint; defaults to the preset's."""
     api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("api_key", "GLMCODE_API_KEY", "ZAI_API_KEY")
+        default=None, validation_alias=AliasChoices("GLMCODE_API_KEY", "ZAI_API_KEY")
     )
     effort: Effort | None = None
     """`reasoning_effort`; unset leaves the provider's default (max)."""

@@ -22,11 +22,14 @@ CHECK_TOOLS = frozenset({"lint", "run_tests"})
 """Run only the commands the repo itself declares in AGENT.md, so `auto-edit` allows them."""
 
 READ_ONLY_PROGRAMS = frozenset({
-    "ls", "cat", "head", "tail", "grep", "egrep", "fgrep", "rg", "find", "wc", "pwd", "tree", "file",
-    "stat", "du", "df", "which", "echo", "printf", "sort", "uniq", "cut", "diff", "basename", "dirname",
-    "realpath", "readlink", "nl", "true", "date", "env", "uname", "whoami", "id",
+    "ls", "cat", "head", "tail", "grep", "egrep", "fgrep", "rg", "find", "wc", "pwd", "file",
+    "stat", "du", "df", "which", "echo", "printf", "cut", "diff", "basename", "dirname",
+    "realpath", "readlink", "nl", "true", "date", "uname", "whoami", "id",
 })
-"""Programs that only read, when used without output redirection."""
+"""Programs that only read, when used without output redirection. Programs that can write or
+run others through an option or operand (sed, sort -o, uniq, tree -o, env, xargs) are left out."""
+_WRITING_OPTIONS = ("--output", "-fprint", "-fls", "--pre")
+"""Options of listed programs (git diff, find, rg) that write files or run programs."""
 READ_ONLY_GIT = frozenset({
     "status", "log", "diff", "show", "branch", "ls-files", "grep", "blame", "rev-parse", "describe", "shortlog", "tag",
 })
@@ -55,9 +58,10 @@ def is_read_only_command(command: str) -> bool:
             sub = next((w for w in rest if not w.startswith("-")), "")
             if sub not in READ_ONLY_GIT or (sub in ("branch", "tag") and len(rest) > 1):
                 return False
-        elif program == "sed":
-            if any(w.startswith("-i") or w == "--in-place" for w in rest):
+            if any(w.startswith(_WRITING_OPTIONS) for w in rest):
                 return False
+        elif any(w.startswith(_WRITING_OPTIONS) for w in rest):
+            return False
         elif program == "find":
             if any(w in _FIND_ACTIONS for w in rest):
                 return False

@@ -48,7 +48,7 @@ DEPENDENCY_MANIFESTS = pathspec.PathSpec.from_lines(
 
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*[-*+]\s+(.*\S)\s*$")
-_COMMAND_BULLET = re.compile(r"^\**`?([A-Za-z][\w .-]*?)`?\**\s*:\s*`([^`]+)`")
+_COMMAND_BULLET = re.compile(r"^(?:\*\*|__)?`?([A-Za-z][\w .-]*?)`?\s*(?:(?:\*\*|__)\s*:|:\s*(?:\*\*|__)?)\s*`([^`]+)`")
 _PROTECT = re.compile(r"\b(?:do not|don't|never)\s+(?:modify|edit|change|touch|write(?:\s+to)?|delete)\b", re.I)
 _NO_COMMIT = re.compile(r"\b(?:do not|don't|never)\s+(?:git\s+)?(?:commit|push)\b", re.I)
 _NO_DEPS = re.compile(r"\b(?:do not|don't|never)\s+add\s+(?:any\s+)?(?:new\s+)?(?:dependencies|dependency|deps|packages)\b", re.I)

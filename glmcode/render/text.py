@@ -82,12 +82,10 @@ class TextRenderer:
 
 def _key_argument(arguments: Any) -> str:
     if isinstance(arguments, dict):
-        for key in ("command", "path", "pattern", "paths", "args"):
-            if key in arguments:
-                value = str(arguments[key]).replace("\n", "⏎")
-                return value if len(value) <= 100 else value[:97] + "..."
-        return ""
-    return str(arguments)[:100]
+        keys = ("command", "path", "pattern", "paths", "args")
+        arguments = next((arguments[key] for key in keys if key in arguments), "")
+    value = str(arguments).replace("\n", "⏎")
+    return value if len(value) <= 100 else value[:97] + "..."
 
 
 def _result_line(event: ToolResultEvent, style: Any) -> str:
