@@ -87,6 +87,11 @@ class Agent:
         self.ctx.cancel.set()
         self.client.cancel()
 
+    def clear_interrupt(self) -> None:
+        """Forget an interrupt that came too late to stop the previous run."""
+        self._stop = None
+        self.ctx.cancel.clear()
+
     def run_until_idle(self) -> AssistantTurn:
         """Request turns and run tools until the model answers without calling a tool."""
         length_cuts = empty_nudges = 0
@@ -197,8 +202,7 @@ class Agent:
     def _raise_if_stopped(self) -> None:
         if self._stop is not None:
             reason, message = self._stop, self._stop_message
-            self._stop = None
-            self.ctx.cancel.clear()
+            self.clear_interrupt()
             raise reason(message)
 
 

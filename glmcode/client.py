@@ -126,6 +126,12 @@ class GLMClient:
         )
         return retrying(self._stream_once, body, on_delta, turn_number, string_params or {})
 
+    def reconfigure(self, config: Config) -> None:
+        """Use new settings from the next request on (a new endpoint or key gets a new connection)."""
+        if (config.base_url, config.api_key, config.provider.auth) != (self.config.base_url, self.config.api_key, self.config.provider.auth):
+            self._sdk = None
+        self.config = config
+
     def cancel(self) -> None:
         """Abort the request in flight (from another thread); `complete` raises `RequestCancelled`."""
         self._cancelled.set()

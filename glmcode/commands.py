@@ -23,7 +23,6 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    no_args_is_help=True,
     help="glmcode: a terminal coding agent for long-horizon work with GLM-5.2.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -47,8 +46,16 @@ OUTPUT_FORMATS = ("text", "json", "stream-json")
 PERMISSION_MODES = ("read-only", "ask", "auto-edit", "full-auto")
 
 
+SUBCOMMANDS = ("run", "resume", "sessions", "doctor", "chat")
+
+
 def run_app(args: list[str]) -> int:
-    """Run the Typer app on `args` and return the exit code; usage errors are one line."""
+    """Run the Typer app on `args` and return the exit code; usage errors are one line.
+
+    `glmcode [OPTIONS] [PROMPT]` (no subcommand) is the interactive session: it runs `chat`.
+    """
+    if not args or (args[0] not in SUBCOMMANDS and args[0] not in ("-h", "--help", "-V", "--version")):
+        args = ["chat", *args]
     try:
         result = typer.main.get_command(app).main(args, prog_name="glmcode", standalone_mode=False)
     except typer.Exit as exc:
@@ -139,6 +146,44 @@ def run(
     elif not prompt and not goal:
         raise ConfigError("no prompt: give the task as an argument, `-` to read it from stdin, --goal GOAL, or --resume ID")
     return _run_session(config, root, record, prompt, output_format, goal=goal, verify=verify or [])
+
+
+@app.command(hidden=True)
+def chat(
+    prompt: Annotated[Optional[str], typer.Argument(help="A first prompt to send.")] = None,
+    cwd: CwdOpt = None,
+    provider: ProviderOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    effort: EffortOpt = None,
+    thinking: ThinkingOpt = None,
+    permission_mode: PermissionOpt = None,
+    yes: YesOpt = False,
+    max_turns: MaxTurnsOpt = None,
+    max_cost: MaxCostOpt = None,
+    timeout: TimeoutOpt = None,
+    resume: ResumeOpt = None,
+) -> int:
+    """The interactive session (what `glmcode [PROMPT]` runs)."""
+    from glmcode.config import load_config
+    from glmcode.transcript import TranscriptError, read_session
+
+    root = _root(cwd)
+    flags = _flags(
+        provider=provider, model=model, base_url=base_url, api_key=api_key, effort=effort, thinking=thinking,
+        permission_mode=permission_mode, yes=yes, max_turns=max_turns, max_cost=max_cost, timeout=timeout,
+    )
+    config = load_config(root, flags)
+    record = None
+    if resume:
+        try:
+            record = read_session(root, resume)
+        except TranscriptError as exc:
+            raise ConfigError(str(exc)) from None
+    from glmcode.tui.app import run_tui
+
+    return run_tui(config, root, prompt=prompt, resume=record)
 
 
 @app.command()

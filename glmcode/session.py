@@ -111,6 +111,7 @@ class Session:
 
     def _guarded(self, work: Callable[[], tuple[ResultStatus, str, dict[str, Any]]]) -> Result:
         """Run `work`, turning every way it can end into one `Result` with its exit code."""
+        self.agent.clear_interrupt()
         timer = self._start_timeout()
         extra: dict[str, Any] = {}
         try:
@@ -145,6 +146,27 @@ class Session:
         )
         self.emit(result)
         return result
+
+    def run_plan(self, task: str) -> Result:
+        """A read-only planning turn (the TUI's /plan): the model may explore and submit a plan."""
+        self.permissions.read_only_reason = prompts.load("goal/plan_read_only.md")
+        try:
+            return self.run(prompts.render("plan_command.md", task=task))
+        finally:
+            self.permissions.read_only_reason = None
+
+    def reconfigure(self, **changes: Any) -> None:
+        """Change settings mid-session (effort, model, thinking): the request head is rebuilt.
+
+        This is the one change that breaks the provider's prefix cache, so the next request
+        pays for the whole history again.
+        """
+        from glmcode.config import resolve
+
+        settings = self.config.settings.model_copy(update=changes)
+        self.config = resolve(settings)
+        self.agent.client.reconfigure(self.config)
+        self.conversation.set_head(request_head(self.config, tools.schemas()))
 
     def new_goal(self, goal: str, verify: list[str] | None = None) -> GoalState:
         """A fresh goal state: verify commands from AGENT.md, then config, then `verify`, deduplicated."""
