@@ -19,7 +19,7 @@ from glmcode.client import GLMClient, RequestCancelled
 from glmcode.compaction import AUTO_COMPACT_SHARE
 from glmcode.conversation import Conversation
 from glmcode.events import Emit, Plan, Reasoning, Text, ToolCall, ToolResultEvent, Usage, UsageTotals
-from glmcode.permissions import Permissions
+from glmcode.permissions import Permissions, mutates
 from glmcode.providers import cost_usd
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 from glmcode.turn import AssistantTurn, RawToolCall, string_params_of
@@ -53,6 +53,7 @@ class Agent:
         secret: str = "",
         context_window: int | None = None,
         record_reset: Callable[[], None] = lambda: None,
+        checkpoint: Callable[[str], None] = lambda label: None,
     ) -> None:
         self.client = client
         self.conversation = conversation
@@ -68,6 +69,8 @@ class Agent:
         self._stop_message = ""
         self._context_window = context_window
         self._record_reset = record_reset
+        self._checkpoint = checkpoint
+        self._checkpoint_due = False
         self.turns = 0
         self.usage = UsageTotals()
         self.last_prompt_tokens = 0
@@ -152,6 +155,7 @@ class Agent:
             self._raise_if_stopped()
             raise Interrupted("the request was cancelled") from None
         self.turns += 1
+        self._checkpoint_due = True
         self._emit_usage(turn)
         return turn
 
@@ -188,7 +192,11 @@ class Agent:
 
     def _execute(self, call: RawToolCall, cut_off: bool) -> ToolResult:
         def gate(tool: type[Tool], args: ToolArgs) -> str | None:
-            return self.permissions.check(tool, args, _describe_call(call))
+            refusal = self.permissions.check(tool, args, _describe_call(call))
+            if refusal is None and self._checkpoint_due and mutates(tool, args):
+                self._checkpoint_due = False
+                self._checkpoint(f"before {_describe_call(call)[:120]}")
+            return refusal
 
         result = tools.call(call.name, call.arguments, self.ctx, gate)
         if cut_off and result.summary == "invalid arguments":

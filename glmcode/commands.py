@@ -46,7 +46,7 @@ OUTPUT_FORMATS = ("text", "json", "stream-json")
 PERMISSION_MODES = ("read-only", "ask", "auto-edit", "full-auto")
 
 
-SUBCOMMANDS = ("run", "resume", "sessions", "doctor", "chat")
+SUBCOMMANDS = ("run", "resume", "sessions", "doctor", "undo", "chat")
 
 
 def run_app(args: list[str]) -> int:
@@ -209,6 +209,43 @@ def resume(
         raise ConfigError(str(exc)) from None
     config = load_config(root, _flags(permission_mode=permission_mode, yes=yes))
     return _run_session(config, root, record, prompt, output_format)
+
+
+@app.command()
+def undo(
+    cwd: CwdOpt = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the checkpoints, newest first, numbered.")] = False,
+    to: Annotated[Optional[int], typer.Option("--to", help="Restore checkpoint N of --list instead.")] = None,
+) -> int:
+    """Restore the workspace to where it was before the last run (edits and shell side effects)."""
+    import datetime
+
+    from glmcode import checkpoints, snapshot
+
+    root = _root(cwd)
+    if snapshot.repo_at(root) is None:
+        raise ConfigError(f"{root} is not in a git repository: there are no checkpoints")
+    saved = checkpoints.list_all(root)
+    if list_:
+        for number, point in enumerate(saved, 1):
+            when = datetime.datetime.fromtimestamp(point.time).strftime("%Y-%m-%d %H:%M:%S")
+            sys.stdout.write(f"{number:>3}  {when}  {point.commit[:10]}  {point.session:<24} {point.label}\n")
+        if not saved:
+            sys.stdout.write("no checkpoints yet\n")
+        return 0
+    if to is not None:
+        if not 1 <= to <= len(saved):
+            raise ConfigError(f"--to {to}: there are {len(saved)} checkpoints (see `glmcode undo --list`)")
+        target = saved[to - 1]
+    else:
+        target = checkpoints.last_run_start(saved)
+        if target is None:
+            raise ConfigError("nothing to undo: no run has changed files here yet")
+    changes = checkpoints.restore(root, target)
+    sys.stdout.write(f"restored the workspace to {target.commit[:10]} ({target.label})\n")
+    for line in changes or ["nothing differed"]:
+        sys.stdout.write(f"  {line}\n")
+    return 0
 
 
 @app.command()

@@ -70,6 +70,13 @@ def is_read_only_command(command: str) -> bool:
     return True
 
 
+def mutates(tool: type[Tool], args: ToolArgs) -> bool:
+    """Whether a call may change the workspace: edits, and commands that are not read-only."""
+    if tool.kind in ("read", "plan"):
+        return False
+    return not (tool.name == "run_shell" and is_read_only_command(getattr(args, "command", "")))
+
+
 @dataclass
 class Permissions:
     """The permission mode of a session, and the approvals given during it."""
@@ -82,7 +89,7 @@ class Permissions:
 
     def check(self, tool: type[Tool], args: ToolArgs, description: str) -> str | None:
         """None if the call may run; otherwise the refusal message for the model."""
-        if tool.kind in ("read", "plan") or (tool.name == "run_shell" and is_read_only_command(getattr(args, "command", ""))):
+        if not mutates(tool, args):
             return None
         if self.read_only_reason:
             return self.read_only_reason

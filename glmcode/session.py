@@ -66,7 +66,9 @@ class Session:
             secret=config.api_key,
             context_window=config.context_window,
             record_reset=self.transcript.reset,
+            checkpoint=self._checkpoint,
         )
+        self._run_started = 0
         if resume is None:
             self.transcript.write(self._meta())
             self.agent.append({"role": "system", "content": self.system_prompt()})
@@ -112,6 +114,7 @@ class Session:
     def _guarded(self, work: Callable[[], tuple[ResultStatus, str, dict[str, Any]]]) -> Result:
         """Run `work`, turning every way it can end into one `Result` with its exit code."""
         self.agent.clear_interrupt()
+        self._run_started = time.time_ns()
         timer = self._start_timeout()
         extra: dict[str, Any] = {}
         try:
@@ -182,6 +185,15 @@ class Session:
 
     def close(self) -> None:
         self.transcript.close()
+
+    def _checkpoint(self, label: str) -> None:
+        """Save the work tree before a change, so `glmcode undo` can take it back (best effort)."""
+        from glmcode import checkpoints
+
+        try:
+            checkpoints.create(self.root, self.id, self._run_started, label)
+        except Exception as exc:  # a checkpoint failing must never stop the work
+            self.emit(Error(kind="checkpoint", message=f"could not save a checkpoint: {exc}"))
 
     def _on_retry(self, attempt: int, reason: str, wait_s: float) -> None:
         self.emit(Retry(attempt=attempt, reason=reason, wait_s=wait_s))

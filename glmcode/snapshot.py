@@ -23,7 +23,8 @@ class Snapshot:
     head: str | None
 
 
-def _repo(root: Path) -> Any:
+def repo_at(root: Path) -> Any:
+    """The GitPython repository containing `root`, or None outside git."""
     import git
 
     try:
@@ -34,7 +35,7 @@ def _repo(root: Path) -> Any:
 
 def take(root: Path) -> Snapshot | None:
     """Snapshot the work tree at `root`, or None outside a git repository."""
-    repo = _repo(root)
+    repo = repo_at(root)
     if repo is None or repo.bare:
         return None
     with tempfile.TemporaryDirectory(prefix="glmcode-index-") as folder:
@@ -54,7 +55,7 @@ def take(root: Path) -> Snapshot | None:
 
 def changed_paths(root: Path, before: Snapshot, after: Snapshot) -> list[Path]:
     """Absolute paths of files that differ between two snapshots (added, changed or deleted)."""
-    repo = _repo(root)
+    repo = repo_at(root)
     names = repo.git.diff("--name-only", "--no-renames", "-z", before.tree, after.tree)
     worktree = Path(repo.working_tree_dir)
     return [worktree / name for name in names.split("\0") if name]
@@ -62,12 +63,12 @@ def changed_paths(root: Path, before: Snapshot, after: Snapshot) -> list[Path]:
 
 def diff_stat(root: Path, before: Snapshot, after: Snapshot) -> str:
     """`git diff --stat` between two snapshots ("" when nothing changed)."""
-    return _repo(root).git.diff("--stat", before.tree, after.tree)
+    return repo_at(root).git.diff("--stat", before.tree, after.tree)
 
 
 def commits_since(root: Path, before: Snapshot) -> list[str]:
     """One line for each commit made on top of `before.head` since it was taken."""
-    repo = _repo(root)
+    repo = repo_at(root)
     try:
         head = repo.head.commit.hexsha
     except ValueError:
