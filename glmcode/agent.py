@@ -187,7 +187,7 @@ class Agent:
             )
         )
         if result.plan is not None:
-            self.emit(Plan(steps=result.plan))
+            self.emit(Plan(steps=result.plan, explanation=self.ctx.plan_explanation))
         return result
 
     def _execute(self, call: RawToolCall, cut_off: bool) -> ToolResult:

@@ -59,11 +59,13 @@ class GoalRunner:
             self.agent.say(prompts.load("goal/plan_nudge.md"))
             self.agent.run_until_idle()
         self.state.plan = list(self.session.ctx.plan)
+        self.state.plan_explanation = self.session.ctx.plan_explanation
         self.session.permissions.read_only_reason = None
         self._advance()
 
     def _implement(self) -> None:
         self.session.ctx.plan = list(self.state.plan)
+        self.session.ctx.plan_explanation = self.state.plan_explanation
         self._open_stage("goal/implement.md")
         self.agent.run_until_idle()
         self.state.plan = list(self.session.ctx.plan)
@@ -139,9 +141,12 @@ class GoalRunner:
     def _report_document(self, report: str) -> str:
         checks = "\n".join(f"- {_check_line(c)}" for c in self.state.last_checks) or "- nothing was verified: no verify command was declared"
         diff_stat = self._diff_stat()
+        marks = {"completed": "x", "in_progress": "~", "pending": " "}
+        plan = "\n".join(f"- [{marks[step.status]}] {step.step}" for step in self.state.plan)
         return (
             f"# Goal report\n\n**Goal:** {self.state.goal}\n\n{report}\n\n---\n\n"
             f"## Verification recorded by glmcode (round {self.state.round})\n\n{checks}\n"
+            + (f"\n## Plan as last updated\n\n{plan}\n" if plan else "")
             + (f"\n## Diff stat since the goal began\n\n```\n{diff_stat}\n```\n" if diff_stat else "")
         )
 

@@ -32,6 +32,8 @@ class GoalState(BaseModel):
     max_fix_rounds: int = 3
     verify_commands: list[str] = Field(default_factory=list)
     plan: list[PlanStep] = Field(default_factory=list)
+    plan_explanation: str | None = None
+    """How the model said the result will be verified."""
     plan_nudged: bool = False
     history: list[list[Check]] = Field(default_factory=list)
     """The checks of each verify round, oldest first."""

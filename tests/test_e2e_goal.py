@@ -57,6 +57,7 @@ def test_goal_fixed_in_the_second_round(glm_server, run_glmcode, tmp_path: Path)
     assert [(v["command"], v["passed"], v["exit_code"]) for v in verifies] == [("python check.py", False, 1), ("python check.py", True, 0)]
     assert "add(2, 3) returned 6" in verifies[0]["output"]
     assert run.of_type("plan")[0]["steps"] == [{"step": "Fix add", "status": "pending"}]
+    assert run.of_type("plan")[0]["explanation"] == "python check.py"
 
     result = run.result
     assert result["status"] == "success" and result["verified"] is True and result["rounds"] == 1
@@ -65,6 +66,7 @@ def test_goal_fixed_in_the_second_round(glm_server, run_glmcode, tmp_path: Path)
     assert report == repo / ".glmcode" / "runs" / result["session_id"] / "report.md"
     text = report.read_text()
     assert "calc.py: add now adds." in text and "PASS command `python check.py` exited 0" in text
+    assert "- [ ] Fix add" in text.split("Plan as last updated")[1]
     assert "calc.py" in text.split("Diff stat")[1]
 
     fix_message = [m for m in glm_server.requests[6].json["messages"] if m["role"] == "user"][-1]["content"]
@@ -75,6 +77,7 @@ def test_goal_fixed_in_the_second_round(glm_server, run_glmcode, tmp_path: Path)
     assert result["cached_share"] > 0.5
     state = json.loads((report.parent / "goal.json").read_text())
     assert state["stage"] == "done" and len(state["history"]) == 2
+    assert state["plan_explanation"] == "python check.py"
 
 
 def test_goal_that_never_passes_exits_1_with_a_failing_report(glm_server, run_glmcode, tmp_path: Path):

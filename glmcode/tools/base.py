@@ -68,6 +68,8 @@ class ToolContext:
     """Default timeout of `run_shell` when the model gives none (the tool caps any value at 1800 s)."""
     plan: list[PlanStep] = field(default_factory=list)
     """The current plan, replaced by each `update_plan` call."""
+    plan_explanation: str | None = None
+    """The plan's note (in goal mode: how the result will be verified), kept until replaced."""
     cancel: threading.Event = field(default_factory=threading.Event)
     """Set when the user interrupts: long-running tools stop early."""
 

@@ -18,7 +18,7 @@ class UpdatePlanArgs(ToolArgs):
     steps: list[PlanStepArg] = Field(
         min_length=1, max_length=MAX_STEPS, description="The whole plan, in order; it replaces the previous one."
     )
-    explanation: str | None = Field(default=None, max_length=2000, description="Optional note on why the plan changed.")
+    explanation: str | None = Field(default=None, max_length=2000, description="How the result will be verified, or why the plan changed; kept until replaced.")
 
 
 class UpdatePlan(Tool):
@@ -39,6 +39,8 @@ class UpdatePlan(Tool):
             raise ToolError("every step needs a description; one is blank")
         steps = [PlanStep(step=s.step.strip(), status=s.status) for s in args.steps]
         ctx.plan = steps
+        if args.explanation and args.explanation.strip():
+            ctx.plan_explanation = args.explanation.strip()
         done = sum(s.status == "completed" for s in steps)
         text = f"Plan updated: {done} of {len(steps)} steps completed"
         text += f"; in progress: {active[0].strip()}." if active else "."
