@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Callable
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
@@ -105,7 +105,6 @@ class GLMClient:
         self._headers: dict[str, Any] = {}
         self._cancelled = threading.Event()
         self._wakeup: threading.Event | None = None
-        self._pool: ThreadPoolExecutor | None = None
         settings = config.settings
         self._backoff = wait_exponential_jitter(
             multiplier=settings.retry_initial_s, max=settings.retry_max_s, jitter=settings.retry_initial_s
@@ -177,15 +176,21 @@ class GLMClient:
         """Send the request and wait for the response headers, in a way `cancel()` can cut short.
 
         The SDK blocks until the headers arrive (a slow first byte can take long), with nothing a
-        cancel could close; so the wait happens on a pool thread, and a cancelled request's
-        stream is closed whenever it turns up.
+        cancel could close; so the request is sent from a daemon thread (one that never holds up
+        the process's exit), and a cancelled request's stream is closed whenever it turns up.
         """
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="glmcode-request")
-        future = self._pool.submit(
-            self._sdk.post, "/chat/completions", cast_to=object, content=body,
-            options={"headers": self._headers}, stream=True, stream_cls=openai.Stream[object],
-        )
+        future: Future = Future()
+
+        def send() -> None:
+            try:
+                future.set_result(self._sdk.post(
+                    "/chat/completions", cast_to=object, content=body,
+                    options={"headers": self._headers}, stream=True, stream_cls=openai.Stream[object],
+                ))
+            except BaseException as exc:  # handed to the waiting thread, which classifies it
+                future.set_exception(exc)
+
+        threading.Thread(target=send, name="glmcode-request", daemon=True).start()
         arrived = self._wakeup = threading.Event()
         future.add_done_callback(lambda _: arrived.set())
         if self._cancelled.is_set():
