@@ -335,8 +335,6 @@ def _run_session(
         from glmcode.render.approve import terminal_approver
 
         approver = terminal_approver
-    os.environ.pop("GLMCODE_API_KEY", None)
-    os.environ.pop("ZAI_API_KEY", None)
     state = goal_state.load(root, record.id) if record is not None else None
     if state is not None and (state.stage == "done" or prompt):
         state = None

@@ -34,6 +34,8 @@ POLL_S = 0.05
 
 _ENV_OVERRIDES = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"}
 """Nothing may wait for a terminal: there is none."""
+_ENV_SECRETS = ("GLMCODE_API_KEY", "ZAI_API_KEY")
+"""glmcode's own API key never reaches the commands the model runs (nor, through them, the model)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def run_command(command: str, cwd: Path, timeout: float, cancel: threading.Event
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, **_ENV_OVERRIDES},
+            env={**{k: v for k, v in os.environ.items() if k not in _ENV_SECRETS}, **_ENV_OVERRIDES},
         )
     except OSError as e:
         raise ToolError(f"could not start the command: {e}") from e
