@@ -338,6 +338,11 @@ def _run_session(
     state = goal_state.load(root, record.id) if record is not None else None
     if state is not None and (state.stage == "done" or prompt):
         state = None
+    if (goal or state is not None) and approver is None and config.settings.permission_mode in ("ask", "read-only"):
+        raise ConfigError(
+            f"goal mode in {config.settings.permission_mode} mode with nobody to approve would refuse every edit: "
+            "pass --yes (full-auto) or --permission-mode auto-edit"
+        )
     session = Session(config, root, _renderer(output_format), approver=approver, resume=record)
     if goal:
         state = session.new_goal(goal, verify)

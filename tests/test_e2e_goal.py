@@ -189,3 +189,11 @@ def test_goal_and_prompt_together_is_a_usage_error(glm_server, run_glmcode, tmp_
     repo = calc_repo(tmp_path)
     run = run_glmcode("run", "a prompt", "--goal", "a goal", cwd=repo)
     assert run.returncode == 2 and "not both" in run.stderr and glm_server.requests == []
+
+
+def test_goal_without_a_way_to_approve_edits_is_refused_up_front(glm_server, run_glmcode, tmp_path: Path):
+    repo = calc_repo(tmp_path)
+    run = run_glmcode("run", "--goal", "make add correct", cwd=repo)
+    assert run.returncode == 2 and "--yes" in run.stderr and "auto-edit" in run.stderr
+    assert glm_server.requests == [] and run.stdout == ""
+    assert not (repo / ".glmcode" / "sessions").exists()
