@@ -189,13 +189,14 @@ def chat(
 @app.command()
 def resume(
     session_id: Annotated[Optional[str], typer.Argument(help="Session to continue (default: the latest).")] = None,
-    prompt: Annotated[Optional[str], typer.Option("--prompt", "-p", help="A new instruction for the session.")] = None,
     cwd: CwdOpt = None,
-    output_format: OutputOpt = "text",
     permission_mode: PermissionOpt = None,
     yes: YesOpt = False,
 ) -> int:
-    """Continue a session headless (the latest if no id is given)."""
+    """Continue a session in the interactive session (the latest if no id is given).
+
+    Headless: `glmcode run --resume ID [PROMPT]`.
+    """
     from glmcode.config import load_config
     from glmcode.transcript import TranscriptError, latest_session_id, read_session
 
@@ -208,7 +209,9 @@ def resume(
     except TranscriptError as exc:
         raise ConfigError(str(exc)) from None
     config = load_config(root, _flags(permission_mode=permission_mode, yes=yes))
-    return _run_session(config, root, record, prompt, output_format)
+    from glmcode.tui.app import run_tui
+
+    return run_tui(config, root, prompt=None, resume=record)
 
 
 @app.command()

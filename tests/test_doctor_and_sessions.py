@@ -49,3 +49,9 @@ def test_sessions_lists_runs_newest_first(glm_server, run_glmcode, repo: Path, t
     assert all(r["status"] == "success" for r in rows)
     text = subprocess.run([GLMCODE_BIN, "sessions"], cwd=repo, env=base_env(glm_server, tmp_path), capture_output=True, text=True).stdout
     assert first in text and "success" in text
+
+
+def test_resume_without_sessions_or_with_a_bad_id_is_one_clear_line(repo: Path, tmp_path: Path):
+    for args, message in ((["resume"], "no sessions in"), (["resume", "20990101-000000-abcdef"], "no session 20990101-000000-abcdef")):
+        proc = subprocess.run([GLMCODE_BIN, *args], cwd=repo, env=base_env(None, tmp_path), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr
