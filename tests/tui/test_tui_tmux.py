@@ -1,0 +1,87 @@
+"""The way a person runs it: the real `glmcode` binary in tmux, keys sent, the screen read back."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tui_support import API_KEY, GLMCODE_BIN, make_repo
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)")
+
+SCENARIO = [
+    {"reasoning": "The user wants a greeting.", "content": "Hello from the **scripted** model. All done."},
+]
+
+
+def capture(tmux: list[str], target: str) -> str:
+    return subprocess.run([*tmux, "capture-pane", "-p", "-t", target], capture_output=True, text=True).stdout
+
+
+def wait_for_screen(tmux: list[str], target: str, needle: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = capture(tmux, target)
+        if needle in screen:
+            return screen
+        time.sleep(0.1)
+    raise AssertionError(f"{needle!r} never appeared on the screen:\n{screen}")
+
+
+@pytest.fixture
+def scripted_server(tmp_path: Path):
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps(SCENARIO))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "glmcode.testing.glm_server", str(scenario), "--port", "0"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        line = server.stdout.readline().strip()
+        assert line.startswith("listening on "), line
+        yield line.removeprefix("listening on ")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_real_binary_in_tmux_answers_a_prompt_and_quits_on_ctrl_c_twice(tmp_path: Path, scripted_server: str):
+    repo = make_repo(tmp_path / "repo")
+    exit_file = tmp_path / "exit-code"
+    env = {
+        "GLMCODE_BASE_URL": scripted_server, "GLMCODE_API_KEY": API_KEY, "GLMCODE_CONFIG_DIR": str(tmp_path / "user-config"),
+        "GLMCODE_RETRY_INITIAL_S": "0.01", "TERM": "xterm-256color",
+    }
+    exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
+    script = tmp_path / "run.sh"
+    script.write_text(f"cd {shlex.quote(str(repo))}\nenv {exports} {shlex.quote(GLMCODE_BIN)}\necho $? > {shlex.quote(str(exit_file))}\n")
+    tmux = ["tmux", "-L", f"glmcode-test-{os.getpid()}", "-f", "/dev/null"]
+    session = "glmcode"
+    subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", "100", "-y", "30", f"sh {shlex.quote(str(script))}"], check=True)
+    try:
+        wait_for_screen(tmux, session, "Type a task and press Enter")
+        subprocess.run([*tmux, "send-keys", "-t", session, "say hello", "Enter"], check=True)
+        screen = wait_for_screen(tmux, session, "Hello from the scripted model. All done.")
+        assert "› say hello" in screen
+        assert "Thought" in screen, "the reasoning region is there, collapsed"
+        assert "**scripted**" not in screen, "Markdown is rendered"
+        subprocess.run([*tmux, "send-keys", "-t", session, "C-c"], check=True)
+        wait_for_screen(tmux, session, "Press Ctrl+C again to quit")
+        subprocess.run([*tmux, "send-keys", "-t", session, "C-c"], check=True)
+        deadline = time.monotonic() + 10
+        while not exit_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert exit_file.read_text().strip() == "0"
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+    transcripts = list((repo / ".glmcode" / "sessions").glob("*.jsonl"))
+    assert len(transcripts) == 1
+    assert '"content":"say hello"' in transcripts[0].read_text()
