@@ -73,6 +73,10 @@ class Agent:
         self._checkpoint_due = False
         self.turns = 0
         self.usage = UsageTotals()
+        """Usage of the whole session."""
+        self.run_usage = UsageTotals()
+        """Usage of the current run (what budgets and the run's `result` count)."""
+        self._run_first_turn = 0
         self.last_prompt_tokens = 0
 
     def append(self, message: dict[str, Any]) -> None:
@@ -90,6 +94,18 @@ class Agent:
         self.ctx.cancel.set()
         self.client.cancel()
 
+    @property
+    def run_turns(self) -> int:
+        """Model turns of the current run."""
+        return self.turns - self._run_first_turn
+
+    def begin_run(self) -> None:
+        """Start counting a new run: its own turns, usage and budget; no stale interrupt."""
+        self.clear_interrupt()
+        self._run_first_turn = self.turns
+        self.run_usage = UsageTotals()
+        self.budget.restart()
+
     def clear_interrupt(self) -> None:
         """Forget an interrupt that came too late to stop the previous run."""
         self._stop = None
@@ -100,7 +116,7 @@ class Agent:
         length_cuts = empty_nudges = 0
         while True:
             self._raise_if_stopped()
-            self.budget.check(self.turns, self.usage.cost_usd)
+            self.budget.check(self.run_turns, self.run_usage.cost_usd)
             if self._context_window and self.last_prompt_tokens > AUTO_COMPACT_SHARE * self._context_window:
                 self.compact()
             turn = self._request()
@@ -173,6 +189,7 @@ class Agent:
             finish_reason=turn.finish_reason,
         )
         self.usage.add(usage)
+        self.run_usage.add(usage)
         self.last_prompt_tokens = prompt_tokens
         self.emit(usage)
 

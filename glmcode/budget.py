@@ -1,4 +1,5 @@
-"""Limits of one run: turns, cost and wall time. Running out ends the run with exit code 4."""
+"""Limits of one run (a headless invocation, or one prompt or goal in the TUI): turns, cost and
+wall time. Running out ends the run with exit code 4."""
 
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ class Budget:
             raise BudgetExhausted(f"the cost budget ran out (${cost:.4f} of --max-cost ${self.max_cost:.4f})")
         if self.timeout_s is not None and self.elapsed() >= self.timeout_s:
             raise BudgetExhausted(f"the time budget ran out ({self.elapsed():.0f} s of --timeout {self.timeout_s:.0f} s)")
+
+    def restart(self) -> None:
+        """A new run starts now: the time budget counts from here."""
+        self.started = time.monotonic()
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started

@@ -113,7 +113,7 @@ class Session:
 
     def _guarded(self, work: Callable[[], tuple[ResultStatus, str, dict[str, Any]]]) -> Result:
         """Run `work`, turning every way it can end into one `Result` with its exit code."""
-        self.agent.clear_interrupt()
+        self.agent.begin_run()
         self._run_started = time.time_ns()
         timer = self._start_timeout()
         extra: dict[str, Any] = {}
@@ -135,14 +135,14 @@ class Session:
 
     def finish(self, status: ResultStatus, summary: str, **extra: Any) -> Result:
         """Emit the one `Result` of this run and flush the transcript."""
-        usage = self.agent.usage
+        usage = self.agent.run_usage
         result = Result(
             status=status,
             exit_code=EXIT_CODES[status],
             summary=summary,
             usage=usage.model_copy(),
             cached_share=round(usage.cached_share, 4),
-            turns=self.agent.turns,
+            turns=self.agent.run_turns,
             duration_s=round(self.budget.elapsed(), 3),
             transcript_path=str(self.transcript.path),
             **extra,
