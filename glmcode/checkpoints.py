@@ -69,9 +69,9 @@ def list_all(root: Path) -> list[Checkpoint]:
     return sorted(checkpoints, key=lambda c: c.at, reverse=True)
 
 
-def last_run_start(checkpoints: list[Checkpoint]) -> Checkpoint | None:
-    """The first checkpoint of the most recent run that took one: `undo`'s default target."""
-    runs = [c for c in checkpoints if c.session != UNDO_SESSION]
+def last_run_start(checkpoints: list[Checkpoint], session: str | None = None) -> Checkpoint | None:
+    """The first checkpoint of the most recent run that took one (of `session`, if given): `undo`'s target."""
+    runs = [c for c in checkpoints if c.session != UNDO_SESSION and session in (None, c.session)]
     if not runs:
         return None
     latest = runs[0]

@@ -69,6 +69,7 @@ class Session:
             checkpoint=self._checkpoint,
         )
         self._run_started = 0
+        self._undone_runs: set[int] = set()
         if resume is None:
             self.transcript.write(self._meta())
             self.agent.append({"role": "system", "content": self.system_prompt()})
@@ -170,6 +171,24 @@ class Session:
         self.config = resolve(settings)
         self.agent.client.reconfigure(self.config)
         self.conversation.set_head(request_head(self.config, tools.schemas()))
+
+    def undo_last_run(self) -> list[str] | None:
+        """Put the workspace back as it was before this session's last run that changed files.
+
+        Returns the changes taken back (None if there was nothing to undo) and tells the model,
+        so it does not go on believing its edits are there. Each undo goes one run further back.
+        """
+        from glmcode import checkpoints
+
+        saved = [c for c in checkpoints.list_all(self.root) if c.run not in self._undone_runs]
+        target = checkpoints.last_run_start(saved, session=self.id)
+        if target is None:
+            return None
+        changes = checkpoints.restore(self.root, target)
+        self._undone_runs.add(target.run)
+        listed = "\n".join(f"- {line}" for line in changes) or "- nothing differed"
+        self.agent.say(prompts.render("undone.md", label=target.label, changes=listed))
+        return changes
 
     def new_goal(self, goal: str, verify: list[str] | None = None) -> GoalState:
         """A fresh goal state: verify commands from AGENT.md, then config, then `verify`, deduplicated."""

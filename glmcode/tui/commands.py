@@ -36,6 +36,7 @@ COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand("model", "[id]", "show the model, or switch to another"),
     SlashCommand("clear", "", "close this session and start a fresh one"),
     SlashCommand("compact", "", "summarise the conversation to free context"),
+    SlashCommand("undo", "", "put the workspace back as it was before the last prompt that changed files"),
     SlashCommand("cost", "", "tokens and cost of this session", needs_session=False),
     SlashCommand("diff", "", "git diff of the workspace", needs_session=False),
     SlashCommand("sessions", "", "the saved sessions of this repo", needs_session=False),

@@ -76,6 +76,15 @@ class SlashCommandHandlers:
 
         self._enqueue(Job("compacting", self._needs_session(work), turn=("", "compact"), interruptible=True, done=done))
 
+    def command_undo(self, _: str) -> None:
+        def done(changes: list[str] | None) -> None:
+            if changes is None:
+                self.conversation.add_note("nothing to undo: no prompt of this session has changed files yet")
+            else:
+                self.conversation.add_note(Text("undone:\n" + "\n".join(changes or ["nothing differed"])), "info")
+
+        self._enqueue(Job("undoing", self._needs_session(lambda s: s.undo_last_run()), done=done))
+
     def command_cost(self, _: str) -> None:
         usage, info = self.usage, self.status.info
         lines = [

@@ -331,3 +331,28 @@ async def test_help_and_compact(repo: Path):
             shown = screen_text(app)
             assert "/quit" in shown and "While a turn runs you can keep typing" in shown
         assert len(server.requests) == 2, "compaction is one more request"
+
+
+async def test_undo_puts_back_the_last_prompts_changes_and_tells_the_model(repo: Path):
+    turns = [
+        ScriptedTurn(tool_calls=[call("edit_file", path="src/app.py", old_string="print('hi')", new_string="print('bye')"), call("write_file", path="new.txt", content="x\n")]),
+        ScriptedTurn(content="Changed it."),
+        ScriptedTurn(content="Understood."),
+    ]
+    with GLMServer(turns) as server:
+        app = make_app(repo, server.url, permission_mode="full-auto")
+        async with app.run_test(size=SIZE) as pilot:
+            await submit(pilot, "change the greeting")
+            await wait_idle(pilot)
+            assert (repo / "src/app.py").read_text() == "print('bye')\n" and (repo / "new.txt").exists()
+            await submit(pilot, "/undo")
+            await until(pilot, lambda: "undone:" in screen_text(app), what="the undo note")
+            assert "restored src/app.py" in screen_text(app) and "removed new.txt" in screen_text(app)
+            assert (repo / "src/app.py").read_text() == "print('hi')\n" and not (repo / "new.txt").exists()
+            await submit(pilot, "what now?")
+            await wait_idle(pilot)
+            told = [m["content"] for m in server.requests[-1].json["messages"] if m["role"] == "user"]
+            assert "undid the file changes" in told[-2] and "restored src/app.py" in told[-2] and told[-1] == "what now?"
+            await submit(pilot, "/undo")
+            await until(pilot, lambda: "nothing to undo" in screen_text(app), what="the second undo to find nothing more")
+            assert (repo / "src/app.py").read_text() == "print('hi')\n"
