@@ -13,25 +13,10 @@ from typing import Any
 import pytest
 
 from glmcode.testing import GLMServer
+from glmcode.testing.repos import make_repo
 
 API_KEY = "test-key-5f3a9c1d"
 GLMCODE_BIN = str(Path(sys.executable).with_name("glmcode"))
-
-
-def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:
-    """A git repo at `path` with `files` committed."""
-    path.mkdir(parents=True, exist_ok=True)
-    git = ["git", "-C", str(path)]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    subprocess.run([*git, "config", "user.email", "t@example.com"], check=True)
-    subprocess.run([*git, "config", "user.name", "Test"], check=True)
-    for name, text in (files or {"README.md": "# demo\n"}).items():
-        target = path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "init"], check=True)
-    return path
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any, Callable
 import pytest
 
 from glmcode.config import load_config
+from glmcode.testing.repos import make_repo
 from glmcode.tui.app import GlmcodeApp
 
 API_KEY = "test-key-123"
@@ -21,23 +21,6 @@ SIZE = (100, 30)
 GLMCODE_BIN = str(Path(sys.executable).with_name("glmcode"))
 
 __all__ = ["API_KEY", "GLMCODE_BIN", "SIZE", "make_app", "make_repo", "screen_text", "submit", "tui_env", "until", "wait_idle"]
-
-
-def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:
-    """A git repo at `path` with `files` committed (as tests/conftest.py's, which several
-    `conftest` modules in the tree make unsafe to import by name)."""
-    path.mkdir(parents=True, exist_ok=True)
-    git = ["git", "-C", str(path)]
-    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
-    subprocess.run([*git, "config", "user.email", "t@example.com"], check=True)
-    subprocess.run([*git, "config", "user.name", "Test"], check=True)
-    for name, text in (files or {"README.md": "# demo\n"}).items():
-        target = path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "init"], check=True)
-    return path
 
 
 @pytest.fixture

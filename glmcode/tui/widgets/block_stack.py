@@ -18,6 +18,7 @@ from collections import deque
 from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widget import Widget
+from textual.widgets import Static
 
 SECTION_SIZE = 16
 CHUNK_CHARS = 1500
@@ -46,8 +47,8 @@ class BlockStack(Vertical):
         yield self.tail
 
     def make_fixed(self, text: str) -> Widget:
-        """The widget that shows a chunk of finished text (subclasses decide how)."""
-        raise NotImplementedError
+        """The widget that shows a chunk of finished text; subclasses style it their way."""
+        return Static(text)
 
     def tail_changed(self) -> None:
         """Called when the backlog empties, so the tail can be shown again (subclasses redraw it)."""
