@@ -396,3 +396,13 @@ def test_context_near_the_window_is_compacted_and_the_run_goes_on(glm_server, ru
 
     record = read_session(repo, run.result["session_id"])
     assert [m["role"] for m in record.messages] == ["system", "user", "assistant"]
+
+
+def test_prompt_from_stdin(glm_server, run_glmcode, repo: Path):
+    glm_server.script([ScriptedTurn(content="4"), ScriptedTurn(content="5")])
+    piped = run_glmcode("run", cwd=repo, input="what is 2+2?\n")
+    dashed = run_glmcode("run", "-", cwd=repo, input="and 2+3?")
+    assert piped.returncode == 0 and dashed.returncode == 0
+    assert [r.json["messages"][-1]["content"] for r in glm_server.requests] == ["what is 2+2?", "and 2+3?"]
+    empty = run_glmcode("run", cwd=repo, input="")
+    assert empty.returncode == 2 and "no prompt" in empty.stderr
