@@ -117,7 +117,7 @@ def run(
     when every verify command passed.
     """
     from glmcode.config import load_config
-    from glmcode.transcript import TranscriptError, read_session
+    from glmcode.transcript import read_session
 
     if output_format not in OUTPUT_FORMATS:
         raise ConfigError(f"--output-format must be one of {', '.join(OUTPUT_FORMATS)} (got {output_format!r})")
@@ -139,10 +139,7 @@ def run(
     if resume:
         if goal:
             raise ConfigError("--resume continues the session's own goal; do not pass --goal with it")
-        try:
-            record = read_session(root, resume)
-        except TranscriptError as exc:
-            raise ConfigError(str(exc)) from None
+        record = read_session(root, resume)
     elif not prompt and not goal:
         raise ConfigError("no prompt: give the task as an argument, `-` to read it from stdin, --goal GOAL, or --resume ID")
     return _run_session(config, root, record, prompt, output_format, goal=goal, verify=verify or [])
@@ -167,7 +164,7 @@ def chat(
 ) -> int:
     """The interactive session (what `glmcode [PROMPT]` runs)."""
     from glmcode.config import load_config
-    from glmcode.transcript import TranscriptError, read_session
+    from glmcode.transcript import read_session
 
     root = _root(cwd)
     flags = _flags(
@@ -177,10 +174,7 @@ def chat(
     config = load_config(root, flags)
     record = None
     if resume:
-        try:
-            record = read_session(root, resume)
-        except TranscriptError as exc:
-            raise ConfigError(str(exc)) from None
+        record = read_session(root, resume)
     from glmcode.tui.app import run_tui
 
     return run_tui(config, root, prompt=prompt, resume=record)
@@ -198,16 +192,13 @@ def resume(
     Headless: `glmcode run --resume ID [PROMPT]`.
     """
     from glmcode.config import load_config
-    from glmcode.transcript import TranscriptError, latest_session_id, read_session
+    from glmcode.transcript import latest_session_id, read_session
 
     root = _root(cwd)
     session_id = session_id or latest_session_id(root)
     if session_id is None:
         raise ConfigError(f"no sessions in {root}")
-    try:
-        record = read_session(root, session_id)
-    except TranscriptError as exc:
-        raise ConfigError(str(exc)) from None
+    record = read_session(root, session_id)
     config = load_config(root, _flags(permission_mode=permission_mode, yes=yes))
     from glmcode.tui.app import run_tui
 

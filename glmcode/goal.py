@@ -95,15 +95,16 @@ class GoalRunner:
 
     def _report(self) -> None:
         self.session.permissions.read_only_reason = prompts.load("goal/report_read_only.md")
+        diff_stat = self._diff_stat()
         self._open_stage(
             "goal/report.md",
             outcome=self._outcome_sentence(),
             checks="\n".join(_check_line(c) for c in self.state.last_checks) or "(no checks ran)",
-            diff_stat=self._diff_stat() or "(no changes)",
+            diff_stat=diff_stat or "(no changes)",
         )
         report = self.agent.run_until_idle().content.strip()
         path = goal_state.run_dir(self.root, self.session.id) / "report.md"
-        path.write_text(self._report_document(report), encoding="utf-8")
+        path.write_text(self._report_document(report, diff_stat), encoding="utf-8")
         self.state.report_path = str(path)
         _append_step_summary(path)
         self.session.permissions.read_only_reason = None
@@ -138,9 +139,8 @@ class GoalRunner:
             return f"All {len(commands)} verify commands and all constraints passed."
         return f"Verification still failed after {self.state.round} fix rounds (the limit is {self.state.max_fix_rounds})."
 
-    def _report_document(self, report: str) -> str:
+    def _report_document(self, report: str, diff_stat: str) -> str:
         checks = "\n".join(f"- {_check_line(c)}" for c in self.state.last_checks) or "- nothing was verified: no verify command was declared"
-        diff_stat = self._diff_stat()
         marks = {"completed": "x", "in_progress": "~", "pending": " "}
         plan = "\n".join(f"- [{marks[step.status]}] {step.step}" for step in self.state.plan)
         return (

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from glmcode.errors import ConfigError
 from glmcode.events import Reasoning, Text, _Event
 
 GLMCODE_DIR = ".glmcode"
@@ -25,8 +26,8 @@ _GITIGNORE = "# written by glmcode: its sessions and runs stay out of git\n*\n!c
 _ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
 
-class TranscriptError(Exception):
-    """A session could not be found or read."""
+class TranscriptError(ConfigError):
+    """A session could not be found or read: a usage error (exit 2) wherever the CLI meets it."""
 
 
 def glmcode_dir(root: Path) -> Path:
