@@ -327,9 +327,9 @@ def bench_growth(checkpoints: Sequence[int], repeats: int, scratch: Path, spec: 
     import openai
 
     from glmcode import tools
-    from glmcode.client import GLMClient, request_head
+    from glmcode.model.client import GLMClient, request_head
     from glmcode.config import load_config
-    from glmcode.conversation import Conversation
+    from glmcode.model.conversation import Conversation
     from glmcode.testing import GLMServer, ScriptedToolCall, ScriptedTurn
 
     for key in [k for k in os.environ if k.startswith(("GLMCODE_", "ZAI_"))]:

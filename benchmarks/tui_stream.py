@@ -104,7 +104,7 @@ def make_app(folder: Path):
     repo.mkdir()
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     from glmcode.config import load_config
-    from glmcode.tui.app import GlmcodeApp
+    from glmcode.ui.tui.app import GlmcodeApp
 
     config = load_config(repo, {"base_url": "http://127.0.0.1:9/v1", "api_key": "bench-key-0000"})
     return GlmcodeApp(config, repo)
@@ -122,7 +122,7 @@ async def stream_turn(app, deltas: list[tuple[str, str]], rate: float, measure_k
     """Push one turn's deltas from a thread; return throughput and key latencies."""
     from textual import events
 
-    from glmcode.events import Reasoning, Text
+    from glmcode.engine.events import Reasoning, Text
 
     turn = app.start_turn("benchmark turn")
     reasoning_total = sum(len(t) for k, t in deltas if k == "reasoning")

@@ -13,7 +13,7 @@ def modules_after(code: str) -> set[str]:
 
 
 def test_the_engine_imports_neither_textual_nor_rich_nor_openai_up_front():
-    loaded = modules_after("import glmcode.session, glmcode.goal, glmcode.agent, glmcode.client, glmcode.render.jsonl, glmcode.render.text")
+    loaded = modules_after("import glmcode.engine.session, glmcode.engine.goal, glmcode.engine.agent, glmcode.model.client, glmcode.ui.jsonl, glmcode.ui.text")
     assert not {"textual", "rich", "openai", "git"} & loaded
 
 

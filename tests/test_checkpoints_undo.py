@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import GLMCODE_BIN, base_env
 
-from glmcode import checkpoints
+from glmcode.tools import checkpoints
 from glmcode.testing import ScriptedToolCall, ScriptedTurn
 
 

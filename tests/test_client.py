@@ -12,9 +12,9 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from glmcode.client import APIFailure, GLMClient, RequestCancelled, _from_error_object, _retry_after, request_head
+from glmcode.model.client import APIFailure, GLMClient, RequestCancelled, _from_error_object, _retry_after, request_head
 from glmcode.config import Config, load_config
-from glmcode.conversation import Conversation
+from glmcode.model.conversation import Conversation
 from glmcode.testing import Fault, GLMServer, Scenario, ScriptedTurn
 
 TOOLS = [{"type": "function", "function": {"name": "read_file", "description": "d", "parameters": {"type": "object", "properties": {}}}}]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from glmcode.conversation import Conversation, encode
+from glmcode.model.conversation import Conversation, encode
 
 HEAD = {
     "model": "glm-5.2",

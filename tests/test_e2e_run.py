@@ -392,7 +392,7 @@ def test_context_near_the_window_is_compacted_and_the_run_goes_on(glm_server, ru
 
     transcript = [json.loads(line) for line in Path(run.result["transcript_path"]).read_text().splitlines()]
     assert any(r["kind"] == "reset" for r in transcript)
-    from glmcode.transcript import read_session
+    from glmcode.engine.transcript import read_session
 
     record = read_session(repo, run.result["session_id"])
     assert [m["role"] for m in record.messages] == ["system", "user", "assistant"]

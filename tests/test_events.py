@@ -8,7 +8,7 @@ import typing
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from glmcode.events import (
+from glmcode.engine.events import (
     Compaction, Error, Event, Plan, Reasoning, Result, Retry, SessionStart, Stage, Text, ToolCall, ToolResultEvent,
     Usage, UsageTotals, Verify, _Event,
 )

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from glmcode import tools
-from glmcode.permissions import Permissions, is_read_only_command
+from glmcode.rules.permissions import Permissions, is_read_only_command
 from glmcode.tools.base import ToolArgs
 
 ARGS: dict[str, dict[str, Any]] = {

@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from glmcode.events import Plan, Result, Stage, Text, Verify
-from glmcode.render.rich_text import RichTextRenderer
+from glmcode.engine.events import Plan, Result, Stage, Text, Verify
+from glmcode.ui.rich_text import RichTextRenderer
 from glmcode.tools.base import PlanStep
 
 

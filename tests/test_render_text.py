@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from glmcode.events import (
+from glmcode.engine.events import (
     Error, Plan, Reasoning, Result, Retry, SessionStart, Stage, Text, ToolCall, ToolResultEvent, UsageTotals, Verify,
 )
-from glmcode.render.text import TextRenderer, use_color
+from glmcode.ui.text import TextRenderer, use_color
 from glmcode.tools.base import PlanStep
 
 

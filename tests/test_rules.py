@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from glmcode.rules import Rules, find_rule_files, load_rules, parse_into
+from glmcode.rules.agent_md import Rules, find_rule_files, load_rules, parse_into
 from glmcode.tools.base import ToolError
 
 

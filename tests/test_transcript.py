@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from glmcode.events import Reasoning, Result, SessionStart, Text, ToolCall, ToolResultEvent, UsageTotals
-from glmcode.transcript import (
+from glmcode.engine.events import Reasoning, Result, SessionStart, Text, ToolCall, ToolResultEvent, UsageTotals
+from glmcode.engine.transcript import (
     Transcript,
     TranscriptError,
     glmcode_dir,

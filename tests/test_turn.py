@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from glmcode import tools
-from glmcode.turn import AssistantTurn, RawToolCall, TurnAccumulator, parse_raw_tool_calls, string_params_of
+from glmcode.model.turn import AssistantTurn, RawToolCall, TurnAccumulator, parse_raw_tool_calls, string_params_of
 
 
 def chunk(delta: dict[str, Any] | None = None, finish_reason: str | None = None, **extra: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from glmcode import prompts
 
 if TYPE_CHECKING:
-    from glmcode.rules import Rules
+    from glmcode.rules.agent_md import Rules
 
 ToolKind = Literal["read", "edit", "exec", "plan"]
 """read: no side effects; edit: writes files; exec: runs commands; plan: only updates the plan."""

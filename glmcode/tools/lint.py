@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from glmcode import workspace
+from glmcode.tools import workspace
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from glmcode.tools.shell_runner import run_declared
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from glmcode import workspace
+from glmcode.tools import workspace
 from glmcode.tools._walk import glob_matcher, walk
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 

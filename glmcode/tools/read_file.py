@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from pydantic import Field
 
-from glmcode import workspace
+from glmcode.tools import workspace
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 
 DEFAULT_LIMIT = 2000

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from glmcode import workspace
+from glmcode.tools import workspace
 from glmcode.tools._walk import Entry, glob_matcher, walk
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from glmcode import workspace
+from glmcode.tools import workspace
 from glmcode.tools._files import MAX_FILE_BYTES, atomic_write, diff_change, line_count
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 

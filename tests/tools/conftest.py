@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from glmcode import tools
-from glmcode.rules import Rules
+from glmcode.rules.agent_md import Rules
 from glmcode.tools.base import ToolContext, ToolResult
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from glmcode.rules import Rules
+from glmcode.rules.agent_md import Rules
 from glmcode.tools import git_diff
 from glmcode.tools.base import ToolContext
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from glmcode.rules import Rules, parse_into
+from glmcode.rules.agent_md import Rules, parse_into
 from glmcode.tools.base import ToolContext
 
 AGENT_MD = """# Rules

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from glmcode import workspace
+from glmcode.tools import workspace
 from glmcode.tools.base import ToolError
 
 

@@ -8,10 +8,10 @@ import pytest
 from tui_support import SIZE, make_app, make_repo, screen_text, submit, tui_env, until, wait_idle  # noqa: F401
 
 from glmcode.testing import GLMServer, Scenario, ScriptedToolCall, ScriptedTurn
-from glmcode.tui.screens.approval import ApprovalScreen
-from glmcode.tui.widgets.answer import AnswerPane
-from glmcode.tui.widgets.reasoning import ReasoningPane
-from glmcode.tui.widgets.tool_card import ToolCard
+from glmcode.ui.tui.screens.approval import ApprovalScreen
+from glmcode.ui.tui.widgets.answer import AnswerPane
+from glmcode.ui.tui.widgets.reasoning import ReasoningPane
+from glmcode.ui.tui.widgets.tool_card import ToolCard
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("tui_env")]
 

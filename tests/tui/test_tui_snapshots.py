@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from tui_support import make_app, make_repo, tui_env, until, wait_idle  # noqa: F401
 
-from glmcode.events import (
+from glmcode.engine.events import (
     Plan, Reasoning, Result, Stage, Text, ToolCall, ToolResultEvent, Usage, UsageTotals, Verify,
 )
 from glmcode.tools.base import PlanStep
 from glmcode.tools.edit_file import EditFileArgs
-from glmcode.tui.screens.approval import ApprovalScreen
+from glmcode.ui.tui.screens.approval import ApprovalScreen
 
 SESSION_ID = "20260101-120000-abc123"
 DIFF = "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a - b\n+    return a + b\n"
@@ -32,8 +32,8 @@ ANSWER = (
 
 @pytest.fixture
 def app(tui_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("glmcode.session.new_session_id", lambda: SESSION_ID)
-    monkeypatch.setattr("glmcode.tui.widgets.turn.monotonic", lambda: 100.0)
+    monkeypatch.setattr("glmcode.engine.session.new_session_id", lambda: SESSION_ID)
+    monkeypatch.setattr("glmcode.ui.tui.widgets.turn.monotonic", lambda: 100.0)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("COLORFGBG", raising=False)
     repo = make_repo(tmp_path / "repo", {"calc.py": "def add(a, b):\n    return a - b\n"})

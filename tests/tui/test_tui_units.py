@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from tui_support import make_repo
 
-from glmcode.events import Reasoning, Stage, Text
-from glmcode.tui import commands
-from glmcode.tui.blocks import split_finished
-from glmcode.tui.bridge import EventBridge, coalesce
-from glmcode.tui.completion import PathIndex, context_at
-from glmcode.tui.history import PromptHistory
+from glmcode.engine.events import Reasoning, Stage, Text
+from glmcode.ui.tui import commands
+from glmcode.ui.tui.blocks import split_finished
+from glmcode.ui.tui.bridge import EventBridge, coalesce
+from glmcode.ui.tui.completion import PathIndex, context_at
+from glmcode.ui.tui.history import PromptHistory
 
 
 def test_coalesce_joins_runs_of_deltas_and_keeps_other_events_in_place():

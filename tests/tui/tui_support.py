@@ -14,7 +14,7 @@ import pytest
 
 from glmcode.config import load_config
 from glmcode.testing.repos import make_repo
-from glmcode.tui.app import GlmcodeApp
+from glmcode.ui.tui.app import GlmcodeApp
 
 API_KEY = "test-key-123"
 SIZE = (100, 30)

@@ -1,0 +1,249 @@
+"""The agent loop: ask the model, run the tools it calls, repeat until it stops calling tools.
+
+The loop only appends to the conversation (so the provider's prefix cache keeps hitting), emits
+typed events for every step, and never prints. Tool problems of every kind — unknown tool,
+arguments that are not JSON or fail validation, refusals, crashes — become tool results the
+model can read; the loop itself ends only when the model stops, a budget runs out, the API
+fails for good, or the user interrupts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Callable
+
+from glmcode import prompts, tools
+from glmcode.engine import compaction
+from glmcode.engine.budget import Budget, BudgetExhausted
+from glmcode.model.client import GLMClient, RequestCancelled
+from glmcode.engine.compaction import AUTO_COMPACT_SHARE
+from glmcode.model.conversation import Conversation
+from glmcode.engine.events import Emit, Plan, Reasoning, Text, ToolCall, ToolResultEvent, Usage, UsageTotals
+from glmcode.rules.permissions import Permissions, mutates
+from glmcode.providers import cost_usd
+from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from glmcode.model.turn import AssistantTurn, RawToolCall, string_params_of
+
+MAX_LENGTH_CONTINUATIONS = 2
+MAX_EMPTY_NUDGES = 1
+
+
+class Interrupted(Exception):
+    """The user stopped the run (Esc in the TUI, SIGINT/SIGTERM headless)."""
+
+
+class ModelGaveUp(Exception):
+    """The model stopped without a usable answer (empty replies, or answers cut off repeatedly)."""
+
+
+class Agent:
+    """Drives one conversation: model turns and tool calls."""
+
+    def __init__(
+        self,
+        *,
+        client: GLMClient,
+        conversation: Conversation,
+        ctx: ToolContext,
+        permissions: Permissions,
+        budget: Budget,
+        emit: Emit,
+        record: Callable[[dict[str, Any]], None],
+        prices: tuple[float | None, float | None, float | None] = (None, None, None),
+        secret: str = "",
+        context_window: int | None = None,
+        record_reset: Callable[[], None] = lambda: None,
+        checkpoint: Callable[[str], None] = lambda label: None,
+    ) -> None:
+        self.client = client
+        self.conversation = conversation
+        self.ctx = ctx
+        self.permissions = permissions
+        self.budget = budget
+        self.emit = emit
+        self._record = record
+        self._prices = prices
+        self._secret = secret if len(secret) >= 6 else ""
+        self._string_params = string_params_of(tools.schemas())
+        self._stop: type[Exception] | None = None
+        self._stop_message = ""
+        self._context_window = context_window
+        self._record_reset = record_reset
+        self._checkpoint = checkpoint
+        self._checkpoint_due = False
+        self.turns = 0
+        self.usage = UsageTotals()
+        """Usage of the whole session."""
+        self.run_usage = UsageTotals()
+        """Usage of the current run (what budgets and the run's `result` count)."""
+        self._run_first_turn = 0
+        self.last_prompt_tokens = 0
+
+    def append(self, message: dict[str, Any]) -> None:
+        """Add a message to the conversation and the transcript."""
+        self.conversation.append(message)
+        self._record(message)
+
+    def say(self, text: str) -> None:
+        """Append a user message (only ever between tool loops)."""
+        self.append({"role": "user", "content": text})
+
+    def interrupt(self, reason: type[Exception] = Interrupted, message: str = "interrupted by the user") -> None:
+        """Stop the run from another thread: the stream is closed and running tools are killed."""
+        self._stop, self._stop_message = reason, message
+        self.ctx.cancel.set()
+        self.client.cancel()
+
+    @property
+    def run_turns(self) -> int:
+        """Model turns of the current run."""
+        return self.turns - self._run_first_turn
+
+    def begin_run(self) -> None:
+        """Start counting a new run: its own turns, usage and budget; no stale interrupt."""
+        self.clear_interrupt()
+        self._run_first_turn = self.turns
+        self.run_usage = UsageTotals()
+        self.budget.restart()
+
+    def clear_interrupt(self) -> None:
+        """Forget an interrupt that came too late to stop the previous run."""
+        self._stop = None
+        self.ctx.cancel.clear()
+
+    def run_until_idle(self) -> AssistantTurn:
+        """Request turns and run tools until the model answers without calling a tool."""
+        length_cuts = empty_nudges = 0
+        while True:
+            self._raise_if_stopped()
+            self.budget.check(self.run_turns, self.run_usage.cost_usd)
+            if self._context_window and self.last_prompt_tokens > AUTO_COMPACT_SHARE * self._context_window:
+                self.compact()
+            turn = self._request()
+            self.append(turn.to_message())
+            if turn.tool_calls:
+                for call in turn.tool_calls:
+                    if self._stop is not None:
+                        result = ToolResult(ok=False, output=f"not run: {self._stop_message}")
+                    else:
+                        result = self._run_tool(call, cut_off=turn.finish_reason == "length")
+                    self.append({"role": "tool", "tool_call_id": call.id, "content": self._for_model(result)})
+                continue
+            if turn.finish_reason == "length":
+                if length_cuts >= MAX_LENGTH_CONTINUATIONS:
+                    raise ModelGaveUp(f"the answer was cut off by the output limit {length_cuts + 1} times (finish_reason length)")
+                length_cuts += 1
+                self.say(prompts.load("continue_after_length.md"))
+                continue
+            if turn.is_empty:
+                if empty_nudges >= MAX_EMPTY_NUDGES:
+                    raise ModelGaveUp("the model returned an empty answer twice")
+                empty_nudges += 1
+                self.say(prompts.load("empty_turn.md"))
+                continue
+            return turn
+
+    def compact(self) -> None:
+        """Summarise the conversation and restart it from the summary (emits `compaction`)."""
+        self.emit(compaction.compact(self, self._record_reset))
+        self.last_prompt_tokens = 0
+
+    def request_text(self) -> str:
+        """One request whose answer is kept as text only: tool calls in it are not run."""
+        turn = self._request()
+        message = turn.to_message()
+        message.pop("tool_calls", None)
+        self.append(message)
+        return turn.content.strip()
+
+    def _request(self) -> AssistantTurn:
+        def on_delta(kind: str, text: str) -> None:
+            self.emit(Reasoning(text=text) if kind == "reasoning" else Text(text=text))
+
+        try:
+            turn = self.client.complete(
+                self.conversation.body(), on_delta, turn_number=self.turns, string_params=self._string_params
+            )
+        except RequestCancelled as cancelled:
+            partial = cancelled.partial
+            if partial is not None and (partial.content or partial.reasoning):
+                self.append(partial.to_message())
+            self._raise_if_stopped()
+            raise Interrupted("the request was cancelled") from None
+        self.turns += 1
+        self._checkpoint_due = True
+        self._emit_usage(turn)
+        return turn
+
+    def _emit_usage(self, turn: AssistantTurn) -> None:
+        raw = turn.usage or {}
+        prompt_tokens = int(raw.get("prompt_tokens") or 0)
+        cached = int((raw.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+        completion = int(raw.get("completion_tokens") or 0)
+        usage = Usage(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion,
+            cached_tokens=cached,
+            reasoning_tokens=int((raw.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0),
+            cost_usd=cost_usd(self._prices, prompt_tokens, cached, completion),
+            finish_reason=turn.finish_reason,
+        )
+        self.usage.add(usage)
+        self.run_usage.add(usage)
+        self.last_prompt_tokens = prompt_tokens
+        self.emit(usage)
+
+    def _run_tool(self, call: RawToolCall, *, cut_off: bool) -> ToolResult:
+        self.emit(ToolCall(id=call.id, name=call.name, arguments=_arguments_for_display(call.arguments)))
+        started = time.perf_counter()
+        result = self._execute(call, cut_off)
+        self.emit(
+            ToolResultEvent(
+                id=call.id, name=call.name, ok=result.ok, output=result.output, summary=result.summary,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2), diff=result.diff,
+            )
+        )
+        if result.plan is not None:
+            self.emit(Plan(steps=result.plan, explanation=self.ctx.plan_explanation))
+        return result
+
+    def _execute(self, call: RawToolCall, cut_off: bool) -> ToolResult:
+        def gate(tool: type[Tool], args: ToolArgs) -> str | None:
+            refusal = self.permissions.check(tool, args, _describe_call(call))
+            if refusal is None and self._checkpoint_due and mutates(tool, args):
+                self._checkpoint_due = False
+                self._checkpoint(f"before {_describe_call(call)[:120]}")
+            return refusal
+
+        result = tools.call(call.name, call.arguments, self.ctx, gate)
+        if cut_off and result.summary == "invalid arguments":
+            return ToolResult(ok=False, output=prompts.load("cut_off_tool_call.md"), summary="cut off")
+        return result
+
+    def _for_model(self, result: ToolResult) -> str:
+        text = result.output if result.ok else f"Error: {result.output}"
+        return text.replace(self._secret, "[redacted]") if self._secret else text
+
+    def _raise_if_stopped(self) -> None:
+        if self._stop is not None:
+            reason, message = self._stop, self._stop_message
+            self.clear_interrupt()
+            raise reason(message)
+
+
+def _arguments_for_display(raw: str) -> Any:
+    try:
+        return json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return raw
+
+
+def _describe_call(call: RawToolCall) -> str:
+    """One line for an approval prompt: the tool and its key argument."""
+    args = _arguments_for_display(call.arguments)
+    if isinstance(args, dict):
+        for key in ("command", "path", "paths", "args", "pattern"):
+            if key in args:
+                return f"{call.name} {args[key]}"
+    return f"{call.name} {call.arguments[:200]}"

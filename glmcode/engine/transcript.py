@@ -1,0 +1,173 @@
+"""The append-only session transcript: `.glmcode/sessions/<id>.jsonl`.
+
+One JSON object a line, written and flushed as things happen, so a crash loses at most the line
+being written. Kinds: `session` (first line: who, where, which model — never the API key),
+`message` (every message sent to the model, exactly as sent), `event` (every event except the
+streamed text deltas, which the assistant message holds in full), `reset` (the conversation was
+compacted and restarts with the messages that follow). Resume reads the messages back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from glmcode.errors import ConfigError
+from glmcode.engine.events import Reasoning, Text, _Event
+
+GLMCODE_DIR = ".glmcode"
+_GITIGNORE = "# written by glmcode: its sessions and runs stay out of git\n*\n!config.toml\n"
+_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+
+
+class TranscriptError(ConfigError):
+    """A session could not be found or read: a usage error (exit 2) wherever the CLI meets it."""
+
+
+def glmcode_dir(root: Path) -> Path:
+    """`<root>/.glmcode`, created with a .gitignore that keeps sessions and runs out of git."""
+    folder = root / GLMCODE_DIR
+    folder.mkdir(exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text(_GITIGNORE, encoding="utf-8")
+    return folder
+
+
+def sessions_dir(root: Path) -> Path:
+    folder = glmcode_dir(root) / "sessions"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def new_session_id() -> str:
+    """Sortable by time, unique by a random suffix: `20261122-013000-a1b2c3`."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+class Transcript:
+    """Appends records to one session's JSONL file."""
+
+    def __init__(self, path: Path, secrets_to_hide: tuple[str, ...] = ()) -> None:
+        self.path = path
+        torn = not _ends_cleanly(path)
+        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the session
+        if torn:  # a crash cut the last line: end it, so the next record is not glued onto it
+            self._file.write("\n")
+            self._file.flush()
+        self._secrets = tuple(s for s in secrets_to_hide if len(s) >= 6)
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        for secret in self._secrets:
+            line = line.replace(secret, "[redacted]")
+        self._file.write(line + "\n")
+        self._file.flush()
+
+    def message(self, message: dict[str, Any]) -> None:
+        self.write({"kind": "message", "message": message})
+
+    def reset(self) -> None:
+        """Mark that the conversation restarts here (compaction): resume replays only what follows."""
+        self.write({"kind": "reset"})
+
+    def event(self, event: _Event) -> None:
+        if not isinstance(event, (Reasoning, Text)):
+            self.write({"kind": "event", "event": event.model_dump(mode="json")})
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+
+@dataclass
+class SessionRecord:
+    """What a transcript holds, read back."""
+
+    id: str
+    path: Path
+    meta: dict[str, Any]
+    messages: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+    @property
+    def first_prompt(self) -> str:
+        for message in self.messages:
+            if message.get("role") == "user":
+                return str(message.get("content", ""))
+        return ""
+
+    @property
+    def last_result(self) -> dict[str, Any] | None:
+        for event in reversed(self.events):
+            if event.get("type") == "result":
+                return event
+        return None
+
+
+def read_session(root: Path, session_id: str) -> SessionRecord:
+    """Read a session back; a torn last line (crash mid-write) is ignored."""
+    if not _ID.match(session_id):
+        raise TranscriptError(f"{session_id!r} is not a session id (like 20261122-013000-a1b2c3); see `glmcode sessions`")
+    path = root / GLMCODE_DIR / "sessions" / f"{session_id}.jsonl"
+    if not path.is_file():
+        raise TranscriptError(f"no session {session_id} in {root}; see `glmcode sessions`")
+    meta: dict[str, Any] = {}
+    messages, events = [], []
+    for record in _records(path):
+        kind = record.get("kind")
+        if kind == "session":
+            meta = record
+        elif kind == "message":
+            messages.append(record["message"])
+        elif kind == "reset":
+            messages.clear()
+        elif kind == "event":
+            events.append(record["event"])
+    return SessionRecord(session_id, path, meta, messages, events)
+
+
+def list_sessions(root: Path) -> list[SessionRecord]:
+    """Every session of this workspace, newest first."""
+    folder = root / GLMCODE_DIR / "sessions"
+    if not folder.is_dir():
+        return []
+    ids = sorted((p.stem for p in folder.glob("*.jsonl") if _ID.match(p.stem)), reverse=True)
+    return [read_session(root, i) for i in ids]
+
+
+def latest_session_id(root: Path) -> str | None:
+    folder = root / GLMCODE_DIR / "sessions"
+    ids = sorted(p.stem for p in folder.glob("*.jsonl") if _ID.match(p.stem)) if folder.is_dir() else []
+    return ids[-1] if ids else None
+
+
+def _ends_cleanly(path: Path) -> bool:
+    """True when `path` is missing, empty, or ends with a complete line."""
+    try:
+        with open(path, "rb") as handle:
+            if handle.seek(0, os.SEEK_END) == 0:
+                return True
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) == b"\n"
+    except FileNotFoundError:
+        return True
+
+
+def _records(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                yield record

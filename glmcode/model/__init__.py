@@ -1,0 +1,1 @@
+"""The model side: GLM client, stream accumulation, conversation encoding."""

@@ -1,0 +1,333 @@
+"""The GLM client: one streamed Chat Completions request, retried as GLM needs (DESIGN.md §2).
+
+Built on the `openai` SDK's transport (imported on first use: it costs most of a second), but
+the request body is the pre-encoded bytes from `Conversation.body()` and the events are read
+as plain dicts to the end of the body (`glmcode.model.sse`), so the cost of a turn does not grow with
+the length of the history and the connection is reused from turn to turn.
+
+Retries (tenacity): 429/5xx without a fatal business code, Z.ai codes 1302/1303/1305/1312,
+dropped or garbled streams, HTTP 200 bodies carrying an `error` object, and
+`finish_reason: network_error`; `Retry-After` is honoured. Everything else fails fast with an
+`APIFailure` naming the provider's error code.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, Callable
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from glmcode.model.sse import StreamBroken, iter_data
+from glmcode.model.turn import AssistantTurn, TurnAccumulator
+
+if TYPE_CHECKING:
+    from glmcode.config import Config
+
+RETRYABLE_CODES = frozenset({"500", "1120", "1231", "1234", "1302", "1303", "1305", "1312"})
+"""Z.ai business codes that mean "try again later"."""
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+MAX_RETRY_AFTER_S = 300.0
+
+OnDelta = Callable[[str, str], None]
+OnRetry = Callable[[int, str, float], None]
+
+
+class APIFailure(Exception):
+    """A model request failed. `retryable` decides whether another attempt is made."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        code: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+        kind: str = "api",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.code = code
+        self.status = status
+        self.retry_after = retry_after
+        self.kind = kind
+
+    def describe(self, provider: str) -> str:
+        """One line for the user: provider, error code, HTTP status, message."""
+        where = "".join(
+            part for part in (f" {self.code}" if self.code else "", f" (HTTP {self.status})" if self.status else "")
+        )
+        return f"{provider} API error{where}: {self.message}"
+
+
+class RequestCancelled(Exception):
+    """The user cancelled the request; `partial` holds the text streamed before (no tool calls)."""
+
+    def __init__(self, partial: AssistantTurn | None = None) -> None:
+        super().__init__("the request was cancelled")
+        self.partial = partial
+
+
+def request_head(config: Config, tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fixed part of every request of a session: model, GLM switches, tools (in order)."""
+    settings, provider = config.settings, config.provider
+    head: dict[str, Any] = {"model": config.model, "stream": True, "max_tokens": settings.max_tokens}
+    if settings.temperature is not None:
+        head["temperature"] = settings.temperature
+    if settings.top_p is not None:
+        head["top_p"] = settings.top_p
+    if provider.zai_extras:
+        head["thinking"] = {"type": "enabled" if settings.thinking else "disabled", "clear_thinking": False}
+        if tools:
+            head["tool_stream"] = True
+    elif provider.chat_template_kwargs:
+        head["chat_template_kwargs"] = {"enable_thinking": settings.thinking, "clear_thinking": False}
+    if settings.effort and settings.thinking:
+        head["reasoning_effort"] = settings.effort
+    if tools and provider.function_calling:
+        head["tools"] = tools
+        head["tool_choice"] = "auto"
+    return head
+
+
+class GLMClient:
+    """Sends request bodies and streams the answers back, with GLM's retry rules."""
+
+    def __init__(self, config: Config, on_retry: OnRetry | None = None) -> None:
+        self.config = config
+        self._on_retry = on_retry or (lambda attempt, reason, wait: None)
+        self._sdk: Any = None
+        self._active: Any = None
+        self._headers: dict[str, Any] = {}
+        self._cancelled = threading.Event()
+        self._wakeup: threading.Event | None = None
+        settings = config.settings
+        self._backoff = wait_exponential_jitter(
+            multiplier=settings.retry_initial_s, max=settings.retry_max_s, jitter=settings.retry_initial_s
+        )
+
+    def complete(
+        self, body: bytes, on_delta: OnDelta, *, turn_number: int = 0, string_params: dict[str, set[str]] | None = None
+    ) -> AssistantTurn:
+        """Stream one response for `body`, calling `on_delta(kind, text)` as text arrives."""
+        self._cancelled.clear()
+        retrying = Retrying(
+            stop=stop_after_attempt(self.config.settings.retry_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(lambda exc: isinstance(exc, APIFailure) and exc.retryable),
+            before_sleep=self._before_sleep,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        return retrying(self._stream_once, body, on_delta, turn_number, string_params or {})
+
+    def reconfigure(self, config: Config) -> None:
+        """Use new settings from the next request on (a new endpoint or key gets a new connection)."""
+        if (config.base_url, config.api_key, config.provider.auth) != (self.config.base_url, self.config.api_key, self.config.provider.auth):
+            self._sdk = None
+        self.config = config
+
+    def cancel(self) -> None:
+        """Abort the request in flight (from another thread); `complete` raises `RequestCancelled`."""
+        self._cancelled.set()
+        wakeup, active = self._wakeup, self._active
+        if wakeup is not None:
+            wakeup.set()
+        if active is not None:
+            active.close()
+
+    def _stream_once(
+        self, body: bytes, on_delta: OnDelta, turn_number: int, string_params: dict[str, set[str]]
+    ) -> AssistantTurn:
+        if self._cancelled.is_set():
+            raise RequestCancelled()
+        openai = self._import_openai()
+        accumulator = TurnAccumulator(string_params)
+        try:
+            stream = self._open_stream(openai, body)
+            self._active = stream
+            _raise_for_json_body(stream.response)
+            for data in iter_data(stream.response):
+                if self._cancelled.is_set():
+                    raise RequestCancelled(accumulator.partial())
+                for kind, text in accumulator.feed(_parse_chunk(data)):
+                    on_delta(kind, text)
+        except (RequestCancelled, APIFailure):
+            raise
+        except Exception as exc:
+            if self._cancelled.is_set():
+                raise RequestCancelled(accumulator.partial()) from exc
+            failure = _classify(exc, openai)
+            if failure is None:
+                raise
+            raise failure from exc
+        finally:
+            if self._active is not None:
+                self._active.close()
+            self._active = None
+        _check_finish(accumulator)
+        return accumulator.finish(turn_number)
+
+    def _open_stream(self, openai: Any, body: bytes) -> Any:
+        """Send the request and wait for the response headers, in a way `cancel()` can cut short.
+
+        The SDK blocks until the headers arrive (a slow first byte can take long), with nothing a
+        cancel could close; so the request is sent from a daemon thread (one that never holds up
+        the process's exit), and a cancelled request's stream is closed whenever it turns up.
+        """
+        future: Future = Future()
+
+        def send() -> None:
+            try:
+                future.set_result(self._sdk.post(
+                    "/chat/completions", cast_to=object, content=body,
+                    options={"headers": self._headers}, stream=True, stream_cls=openai.Stream[object],
+                ))
+            except BaseException as exc:  # handed to the waiting thread, which classifies it
+                future.set_exception(exc)
+
+        threading.Thread(target=send, name="glmcode-request", daemon=True).start()
+        arrived = self._wakeup = threading.Event()
+        future.add_done_callback(lambda _: arrived.set())
+        if self._cancelled.is_set():
+            arrived.set()
+        arrived.wait()
+        self._wakeup = None
+        if self._cancelled.is_set() and not future.done():
+            future.add_done_callback(_close_late_stream)
+            raise RequestCancelled()
+        return future.result()
+
+    def _import_openai(self) -> Any:
+        import openai
+
+        if self._sdk is None:
+            config = self.config
+            self._headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+            if config.provider.auth == "api_key_header":
+                self._headers.update({"api_key": config.api_key, "Authorization": openai.Omit()})
+            self._sdk = openai.OpenAI(
+                api_key=config.api_key or "none",
+                base_url=config.base_url,
+                max_retries=0,
+                timeout=openai.Timeout(config.settings.request_timeout_s, connect=15.0),
+            )
+        return openai
+
+    def _wait(self, state: Any) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, APIFailure) and exc.retry_after is not None:
+            return min(max(exc.retry_after, 0.0), MAX_RETRY_AFTER_S)
+        return self._backoff(state)
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait between attempts; `cancel()` cuts the wait short."""
+        if self._cancelled.wait(seconds):
+            raise RequestCancelled()
+
+    def _before_sleep(self, state: Any) -> None:
+        exc = state.outcome.exception()
+        reason = exc.describe(self.config.provider.name) if isinstance(exc, APIFailure) else repr(exc)
+        wait = state.next_action.sleep if state.next_action else 0.0
+        self._on_retry(state.attempt_number, reason, round(wait, 3))
+
+
+def _parse_chunk(data: str) -> dict[str, Any]:
+    """One event's JSON; an `error` object in the stream becomes an `APIFailure`."""
+    if data.startswith("[DONE]"):
+        return {}
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise APIFailure(f"malformed stream chunk: {data[:200]!r}", retryable=True) from None
+    if not isinstance(chunk, dict):
+        raise APIFailure(f"malformed stream chunk: {data[:200]!r}", retryable=True)
+    if isinstance(chunk.get("error"), dict):
+        raise _from_error_object(chunk["error"], None)
+    return chunk
+
+
+def _close_late_stream(future: Future) -> None:
+    """Close the stream of a request that was cancelled before its headers arrived."""
+    if not future.cancelled() and future.exception() is None:
+        future.result().close()
+
+
+def _check_finish(accumulator: TurnAccumulator) -> None:
+    """Turn an unfinished stream, or a failure reported as a finish reason, into an `APIFailure`."""
+    reason = accumulator.finish_reason
+    if reason is None:
+        raise APIFailure(
+            f"the stream ended before the model finished ({accumulator.chunks} chunks, no finish_reason)",
+            retryable=True,
+        )
+    if reason == "network_error":
+        raise APIFailure("the provider reported finish_reason network_error", retryable=True)
+    if reason == "sensitive":
+        raise APIFailure("the provider's content filter stopped the response (finish_reason sensitive)", retryable=False, code="1301", kind="content_filter")
+    if reason == "model_context_window_exceeded":
+        raise APIFailure("the conversation no longer fits the model's context window", retryable=False, kind="context")
+
+
+def _raise_for_json_body(response: Any) -> None:
+    """GLM may answer a streaming request with HTTP 200 and a JSON error body instead of SSE."""
+    content_type = response.headers.get("content-type", "")
+    if "event-stream" in content_type:
+        return
+    raw = response.read()
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise APIFailure(f"unexpected {content_type or 'untyped'} response instead of a stream: {raw[:200]!r}", retryable=True) from None
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):
+        raise _from_error_object(error, response.status_code)
+    raise APIFailure(f"unexpected JSON response instead of a stream: {raw[:200]!r}", retryable=True)
+
+
+def _from_error_object(error: dict[str, Any], status: int | None, retry_after: float | None = None) -> APIFailure:
+    code = error.get("code")
+    code = str(code) if code not in (None, "") else None
+    message = str(error.get("message") or "no message")
+    if code is not None and code.isdigit() and int(code) >= 1000:
+        retryable = code in RETRYABLE_CODES
+    elif code in RETRYABLE_CODES:
+        retryable = True
+    else:
+        retryable = status is None or status in RETRYABLE_STATUS or status == 200
+    return APIFailure(message, retryable=retryable, code=code, status=status, retry_after=retry_after)
+
+
+def _retry_after(headers: Any) -> float | None:
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return float(value) * scale
+            except ValueError:
+                continue
+    return None
+
+
+def _classify(exc: Exception, openai: Any) -> APIFailure | None:
+    """Map an SDK or decoding exception to an `APIFailure`; None for a bug that must surface."""
+    if isinstance(exc, StreamBroken):
+        return APIFailure(f"connection failed or dropped: {exc}", retryable=True)
+    if isinstance(exc, openai.APIStatusError):
+        body = exc.body if isinstance(exc.body, dict) else {"message": exc.message}
+        return _from_error_object(body, exc.status_code, _retry_after(exc.response.headers))
+    if isinstance(exc, openai.APITimeoutError):
+        return APIFailure("the request timed out", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__ or exc
+        return APIFailure(f"connection failed or dropped: {type(cause).__name__}: {cause}", retryable=True)
+    if isinstance(exc, openai.APIError):
+        body = exc.body if isinstance(exc.body, dict) else {"message": exc.message}
+        return _from_error_object(body, None)
+    if isinstance(exc, ValueError):
+        return APIFailure(f"malformed stream chunk: {exc}", retryable=True)
+    return None

@@ -1,1 +1,0 @@
-"""Front ends for headless runs: each is a callable that consumes engine events."""

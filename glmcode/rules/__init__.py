@@ -1,0 +1,1 @@
+"""The repo's rules files (AGENT.md & co.) and the permission modes."""

@@ -1,0 +1,20 @@
+"""Approvals asked on the terminal in headless `ask` mode (the TUI has its own modal)."""
+
+from __future__ import annotations
+
+import sys
+
+from glmcode.rules.permissions import Decision
+from glmcode.tools.base import ToolArgs
+
+
+def terminal_approver(tool: str, description: str, args: ToolArgs) -> Decision:
+    """Ask on stderr, read stdin: y = once, a = always for this session, anything else = deny."""
+    sys.stderr.write(f"\nallow {description}?  [y] once  [a] always this session  [n] deny: ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    if answer in ("a", "always"):
+        return "always"
+    if answer in ("y", "yes"):
+        return "once"
+    return "deny"

@@ -1,0 +1,149 @@
+"""A tool call as a compact card: one line while it runs and after, the output on demand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Static
+
+from glmcode.engine.events import ToolCall, ToolResultEvent
+from glmcode.ui.tui.widgets.diff_view import diff_text
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+HEAD_LINES = 10
+TAIL_LINES = 15
+MAX_LINE_CHARS = 400
+_KEY_ARGUMENTS = ("command", "path", "pattern", "paths", "args")
+
+
+def key_argument(name: str, arguments: Any, limit: int = 90) -> str:
+    """The argument that says what a call does: its command, path or pattern, on one line."""
+    if isinstance(arguments, dict):
+        if name == "update_plan" and isinstance(arguments.get("steps"), list):
+            value: Any = f"{len(arguments['steps'])} steps"
+        else:
+            value = next((arguments[key] for key in _KEY_ARGUMENTS if key in arguments), "")
+        if isinstance(value, list):
+            value = " ".join(str(v) for v in value)
+    else:
+        value = arguments
+    line = " ".join(str(value).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def clip_output(output: str) -> Text:
+    """Tool output for display: long outputs keep their head and tail, long lines are cut."""
+    lines = output.rstrip("\n").split("\n")
+    if len(lines) > HEAD_LINES + TAIL_LINES + 1:
+        hidden = len(lines) - HEAD_LINES - TAIL_LINES
+        lines = [*lines[:HEAD_LINES], f"… {hidden} more lines …", *lines[-TAIL_LINES:]]
+    lines = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + " …" for line in lines]
+    return Text("\n".join(lines) or "(no output)")
+
+
+def duration_label(ms: float) -> str:
+    return f"{ms:.0f}ms" if ms < 1000 else f"{ms / 1000:.1f}s"
+
+
+class ToolCard(Vertical, can_focus=True):
+    """`⠋ name  key-argument` while running; `✓ name  key-argument · summary · 0.3s` when done."""
+
+    BINDINGS = [Binding("enter,space", "toggle", "Show output", show=False)]
+
+    expanded: reactive[bool] = reactive(False)
+    state: reactive[str] = reactive("running")
+    """running, approval (waiting for the user), ok, failed, stopped."""
+
+    def __init__(self, call: ToolCall) -> None:
+        super().__init__(classes="tool-card")
+        self.call = call
+        self.result: ToolResultEvent | None = None
+        self._frame = 0
+        self._timer: Timer | None = None
+        self._header = Static(classes="tool-header")
+        self._details = Static(classes="tool-details")
+
+    def compose(self):
+        yield self._header
+        yield self._details
+
+    def on_mount(self) -> None:
+        self._details.display = self.expanded and self.result is not None
+        if self.state in ("running", "approval"):
+            self._timer = self.set_interval(0.1, self._spin)
+        self._render_header()
+
+    def _spin(self) -> None:
+        self._frame += 1
+        self._render_header()
+
+    def watch_state(self, state: str) -> None:
+        self.set_class(state == "failed", "-failed")
+        self.set_class(state == "ok", "-ok")
+        if state not in ("running", "approval") and self._timer is not None:
+            self._timer.stop()
+        if self.is_mounted:
+            self._render_header()
+
+    def finish(self, result: ToolResultEvent) -> None:
+        """The tool returned: show the outcome; a diff opens by itself."""
+        self.result = result
+        if result.diff:
+            self._details.update(diff_text(result.diff))
+            self.expanded = True
+        else:
+            self._details.update(clip_output(result.output))
+        self.state = "ok" if result.ok else "failed"
+
+    def stop(self) -> None:
+        """The run ended before the tool did (interrupted)."""
+        if self.state in ("running", "approval"):
+            self.state = "stopped"
+
+    def watch_expanded(self, expanded: bool) -> None:
+        self._details.display = expanded and self.result is not None
+        if self.is_mounted:
+            self._render_header()
+
+    def action_toggle(self) -> None:
+        self.expanded = not self.expanded
+
+    def on_click(self) -> None:
+        self.action_toggle()
+
+    def _render_header(self) -> None:
+        state = self.state
+        icon, style = {
+            "running": (SPINNER[self._frame % len(SPINNER)], "cyan"),
+            "approval": ("?", "yellow"),
+            "ok": ("✓", "green"),
+            "failed": ("✗", "red"),
+            "stopped": ("■", "yellow"),
+        }[state]
+        line = Text.assemble((icon, style), " ", (self.call.name, "bold"))
+        argument = key_argument(self.call.name, self.call.arguments)
+        if argument:
+            line.append("  " + argument)
+        result = self.result
+        notes = []
+        if state == "approval":
+            notes.append("waiting for your approval")
+        elif state == "stopped":
+            notes.append("stopped")
+        elif result is not None:
+            if result.ok:
+                notes.append(result.summary or "done")
+            else:
+                first = result.output.strip().split("\n", 1)[0] if result.output.strip() else result.summary
+                notes.append(first[:120] or "failed")
+            notes.append(duration_label(result.duration_ms))
+        if notes:
+            line.append(" · " + " · ".join(notes), style="dim" if state != "failed" else "red")
+        if result is not None and not self.expanded:
+            line.append("  ▸", style="dim")
+        self._header.update(line)
