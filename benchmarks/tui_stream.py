@@ -5,7 +5,7 @@ Run with the project's interpreter::
     .venv/bin/python benchmarks/tui_stream.py [--deltas 20000] [--rate 0] [--json out.json]
 
 The real app runs under Textual's test harness (`App.run_test`, headless). A producer thread
-plays the engine: it creates one `Reasoning` or `Text` event per delta and hands it to the app's
+plays the engine: it creates one `ReasoningDelta` or `TextDelta` event per delta and hands it to the app's
 bridge, exactly as `Session.emit` does — first the reasoning, then a Markdown answer with
 headings, paragraphs, lists and code blocks. With `--rate 0` (the default) it pushes as fast as
 it can, which measures what the UI can absorb; `--rate N` offers N deltas a second, in small bursts every 2 ms the way a
@@ -122,7 +122,7 @@ async def stream_turn(app, deltas: list[tuple[str, str]], rate: float, measure_k
     """Push one turn's deltas from a thread; return throughput and key latencies."""
     from textual import events
 
-    from glmcode.engine.events import Reasoning, Text
+    from glmcode.engine.events import ReasoningDelta, TextDelta
 
     turn = app.start_turn("benchmark turn")
     reasoning_total = sum(len(t) for k, t in deltas if k == "reasoning")
@@ -139,7 +139,7 @@ async def stream_turn(app, deltas: list[tuple[str, str]], rate: float, measure_k
         while index < len(deltas):
             due = len(deltas) if not rate else min(len(deltas), int((time.perf_counter() - started) * rate) + 1)
             for kind, text in deltas[index:due]:
-                put(Reasoning(text=text) if kind == "reasoning" else Text(text=text))
+                put(ReasoningDelta(text=text) if kind == "reasoning" else TextDelta(text=text))
             index = due
             if rate:
                 time.sleep(READ_INTERVAL_S)

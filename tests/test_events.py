@@ -9,18 +9,18 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from glmcode.engine.events import (
-    Compaction, Error, Event, Plan, Reasoning, Result, Retry, SessionStart, Stage, Text, ToolCall, ToolResultEvent,
-    Usage, UsageTotals, Verify, _Event,
+    AnyEvent, Compaction, Error, Plan, ReasoningDelta, Result, Retry, SessionStart, Stage, TextDelta, ToolCall, ToolResultEvent,
+    Usage, UsageTotals, Verify, Event,
 )
 from glmcode.tools.base import PlanStep
 
 SID = "20261122-013000-a1b2c3"
 
-SAMPLES: list[_Event] = [
+SAMPLES: list[Event] = [
     SessionStart(session_id=SID, model="glm-5.2", provider="zai", cwd="/repo"),
     Stage(session_id=SID, name="verify", round=1),
-    Reasoning(session_id=SID, text="thinking…"),
-    Text(session_id=SID, text="héllo"),
+    ReasoningDelta(session_id=SID, text="thinking…"),
+    TextDelta(session_id=SID, text="héllo"),
     ToolCall(session_id=SID, id="c1", name="read_file", arguments={"path": "a.py", "offset": 3}),
     ToolResultEvent(session_id=SID, id="c1", name="read_file", ok=False, output="no such file", summary="error"),
     Plan(session_id=SID, steps=[PlanStep(step="edit", status="in_progress")], explanation="why"),
@@ -35,16 +35,16 @@ SAMPLES: list[_Event] = [
     ),
 ]
 
-ADAPTER: TypeAdapter = TypeAdapter(Event)
+ADAPTER: TypeAdapter = TypeAdapter(AnyEvent)
 
 
 def test_every_event_type_has_a_sample() -> None:
-    union = typing.get_args(typing.get_args(Event)[0])
+    union = typing.get_args(typing.get_args(AnyEvent)[0])
     assert {cls.__name__ for cls in union} == {type(e).__name__ for e in SAMPLES}
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.type)
-def test_json_line_has_type_first_then_session_id(event: _Event) -> None:
+def test_json_line_has_type_first_then_session_id(event: Event) -> None:
     line = event.to_json()
     assert "\n" not in line
     data = json.loads(line)
@@ -54,7 +54,7 @@ def test_json_line_has_type_first_then_session_id(event: _Event) -> None:
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.type)
-def test_the_union_validates_each_type_from_json(event: _Event) -> None:
+def test_the_union_validates_each_type_from_json(event: Event) -> None:
     parsed = ADAPTER.validate_json(event.to_json())
     assert type(parsed) is type(event)
     assert parsed == event
@@ -83,7 +83,7 @@ def test_result_json_carries_nested_usage_totals() -> None:
 
 
 def test_non_ascii_text_is_kept() -> None:
-    assert '"text":"héllo"' in Text(text="héllo").to_json()
+    assert '"text":"héllo"' in TextDelta(text="héllo").to_json()
 
 
 def test_usage_totals_add_and_cached_share() -> None:

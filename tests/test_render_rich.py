@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from glmcode.engine.events import Plan, Result, Stage, Text, Verify
+from glmcode.engine.events import Plan, Result, Stage, TextDelta, Verify
 from glmcode.ui.rich_text import RichTextRenderer
 from glmcode.tools.base import PlanStep
 
@@ -24,7 +24,7 @@ def test_stages_plan_and_verify_are_shown_as_progress():
     output = render([
         Stage(name="plan"),
         Plan(steps=steps),
-        Text(text="working"),
+        TextDelta(text="working"),
         Stage(name="verify", round=1),
         Verify(kind="command", command="pytest -q", exit_code=1, passed=False, output="collected 3\nFAILED test_add\n1 failed"),
         Verify(kind="constraint", rule="Do not commit", passed=True),

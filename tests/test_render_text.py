@@ -8,7 +8,7 @@ import os
 import pytest
 
 from glmcode.engine.events import (
-    Error, Plan, Reasoning, Result, Retry, SessionStart, Stage, Text, ToolCall, ToolResultEvent, UsageTotals, Verify,
+    Error, Plan, ReasoningDelta, Result, Retry, SessionStart, Stage, TextDelta, ToolCall, ToolResultEvent, UsageTotals, Verify,
 )
 from glmcode.ui.text import TextRenderer, use_color
 from glmcode.tools.base import PlanStep
@@ -23,12 +23,12 @@ def test_a_whole_run_without_color() -> None:
     render, out, err = renderer()
     for event in [
         SessionStart(session_id="20261122-013000-a1b2c3", model="glm-5.2", provider="zai", cwd="/r"),
-        Reasoning(text="Let me "),
-        Reasoning(text="look."),
+        ReasoningDelta(text="Let me "),
+        ReasoningDelta(text="look."),
         ToolCall(id="c1", name="read_file", arguments={"path": "src/a.py"}),
         ToolResultEvent(id="c1", name="read_file", ok=True, output="1\tx", summary="12 lines"),
-        Text(text="The bug "),
-        Text(text="is fixed."),
+        TextDelta(text="The bug "),
+        TextDelta(text="is fixed."),
         Result(
             status="success", exit_code=0, summary="done", turns=3, duration_s=2.345, cached_share=0.4,
             usage=UsageTotals(requests=3, prompt_tokens=1000, completion_tokens=500, cached_tokens=400, cost_usd=0.01234),
@@ -49,10 +49,10 @@ def test_a_whole_run_without_color() -> None:
 
 def test_reasoning_then_text_are_separated_by_a_newline() -> None:
     render, out, _ = renderer()
-    render(Reasoning(text="think"))
-    render(Text(text="answer"))
-    render(Text(text=" more"))
-    render(Reasoning(text="again"))
+    render(ReasoningDelta(text="think"))
+    render(TextDelta(text="answer"))
+    render(TextDelta(text=" more"))
+    render(ReasoningDelta(text="again"))
     assert out.getvalue() == "think\nanswer more\nagain"
 
 
@@ -92,7 +92,7 @@ def test_result_line_for_a_failure_shows_summary_and_report() -> None:
 
 def test_errors_and_retries_go_to_the_err_stream_and_close_the_open_line() -> None:
     render, out, err = renderer()
-    render(Text(text="partial answer"))
+    render(TextDelta(text="partial answer"))
     render(Retry(attempt=2, reason="zai API error 1302 (HTTP 429): busy", wait_s=1.25))
     render(Error(kind="api", message="zai API error 1113 (HTTP 429): Insufficient balance"))
     assert out.getvalue() == "partial answer\n"
@@ -118,8 +118,8 @@ def test_plan_stage_and_verify_lines() -> None:
 
 def test_with_color_reasoning_is_dim_and_marks_are_coloured() -> None:
     render, out, err = renderer(color=True)
-    render(Reasoning(text="hmm"))
-    render(Text(text="ok"))
+    render(ReasoningDelta(text="hmm"))
+    render(TextDelta(text="ok"))
     render(ToolResultEvent(id="c", name="x", ok=False, output="bad"))
     render(Error(kind="api", message="boom"))
     assert out.getvalue() == "\x1b[2mhmm\x1b[0m\nok\n  \x1b[31m✗\x1b[0m bad\n"

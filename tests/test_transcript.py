@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from glmcode.engine.events import Reasoning, Result, SessionStart, Text, ToolCall, ToolResultEvent, UsageTotals
+from glmcode.engine.events import ReasoningDelta, Result, SessionStart, TextDelta, ToolCall, ToolResultEvent, UsageTotals
 from glmcode.engine.transcript import (
     Transcript,
     TranscriptError,
@@ -30,8 +30,8 @@ def write_session(root: Path, session_id: str, prompt: str = "fix the bug", resu
     transcript.message({"role": "system", "content": "You are glmcode."})
     transcript.message({"role": "user", "content": prompt})
     transcript.event(SessionStart(session_id=session_id, model="glm-5.2", provider="zai", cwd=str(root)))
-    transcript.event(Reasoning(session_id=session_id, text="hidden delta"))
-    transcript.event(Text(session_id=session_id, text="hidden delta"))
+    transcript.event(ReasoningDelta(session_id=session_id, text="hidden delta"))
+    transcript.event(TextDelta(session_id=session_id, text="hidden delta"))
     transcript.message({
         "role": "assistant", "content": "", "reasoning_content": "look",
         "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": '{"path":"é.py"}'}}],

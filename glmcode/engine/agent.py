@@ -19,7 +19,7 @@ from glmcode.engine.budget import Budget, BudgetExhausted
 from glmcode.model.client import GLMClient, RequestCancelled
 from glmcode.engine.compaction import AUTO_COMPACT_SHARE
 from glmcode.model.conversation import Conversation
-from glmcode.engine.events import Emit, Plan, Reasoning, Text, ToolCall, ToolResultEvent, Usage, UsageTotals
+from glmcode.engine.events import Emit, Plan, ReasoningDelta, TextDelta, ToolCall, ToolResultEvent, Usage, UsageTotals
 from glmcode.rules.permissions import Permissions, mutates
 from glmcode.providers import cost_usd
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolResult
@@ -159,7 +159,7 @@ class Agent:
 
     def _request(self) -> AssistantTurn:
         def on_delta(kind: str, text: str) -> None:
-            self.emit(Reasoning(text=text) if kind == "reasoning" else Text(text=text))
+            self.emit(ReasoningDelta(text=text) if kind == "reasoning" else TextDelta(text=text))
 
         try:
             turn = self.client.complete(

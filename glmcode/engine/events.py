@@ -16,7 +16,9 @@ from glmcode.tools.base import PlanStep
 ResultStatus = Literal["success", "failed", "budget_exhausted", "error", "interrupted"]
 
 
-class _Event(BaseModel):
+class Event(BaseModel):
+    """Base of every event: `type` names it on the wire, `session_id` is stamped by the session."""
+
     type: str
     session_id: str = ""
 
@@ -25,7 +27,7 @@ class _Event(BaseModel):
         return self.model_dump_json()
 
 
-class SessionStart(_Event):
+class SessionStart(Event):
     """A session began (or was resumed)."""
 
     type: Literal["session_start"] = "session_start"
@@ -35,7 +37,7 @@ class SessionStart(_Event):
     resumed: bool = False
 
 
-class Stage(_Event):
+class Stage(Event):
     """Goal mode entered a stage: plan, implement, verify or report."""
 
     type: Literal["stage"] = "stage"
@@ -43,21 +45,21 @@ class Stage(_Event):
     round: int = 0
 
 
-class Reasoning(_Event):
+class ReasoningDelta(Event):
     """A fragment of the model's streamed `reasoning_content`."""
 
     type: Literal["reasoning"] = "reasoning"
     text: str
 
 
-class Text(_Event):
+class TextDelta(Event):
     """A fragment of the model's streamed answer (`content`)."""
 
     type: Literal["text"] = "text"
     text: str
 
 
-class ToolCall(_Event):
+class ToolCall(Event):
     """The model called a tool; `arguments` is the parsed object, or the raw text if it was not JSON."""
 
     type: Literal["tool_call"] = "tool_call"
@@ -66,7 +68,7 @@ class ToolCall(_Event):
     arguments: Any
 
 
-class ToolResultEvent(_Event):
+class ToolResultEvent(Event):
     """A tool finished. `ok` is false when it could not do what was asked."""
 
     type: Literal["tool_result"] = "tool_result"
@@ -79,7 +81,7 @@ class ToolResultEvent(_Event):
     diff: str | None = None
 
 
-class Plan(_Event):
+class Plan(Event):
     """The plan changed (via `update_plan`)."""
 
     type: Literal["plan"] = "plan"
@@ -87,7 +89,7 @@ class Plan(_Event):
     explanation: str | None = None
 
 
-class Verify(_Event):
+class Verify(Event):
     """A verify command ran, or a constraint was checked, in goal mode."""
 
     type: Literal["verify"] = "verify"
@@ -99,7 +101,7 @@ class Verify(_Event):
     output: str = ""
 
 
-class Compaction(_Event):
+class Compaction(Event):
     """Earlier turns were summarised to fit the context window."""
 
     type: Literal["compaction"] = "compaction"
@@ -108,7 +110,7 @@ class Compaction(_Event):
     dropped_turns: int
 
 
-class Usage(_Event):
+class Usage(Event):
     """Token use and cost of one model request."""
 
     type: Literal["usage"] = "usage"
@@ -120,7 +122,7 @@ class Usage(_Event):
     finish_reason: str | None = None
 
 
-class Retry(_Event):
+class Retry(Event):
     """A model request failed in a way worth retrying; the next attempt starts after `wait_s`."""
 
     type: Literal["retry"] = "retry"
@@ -129,7 +131,7 @@ class Retry(_Event):
     wait_s: float
 
 
-class Error(_Event):
+class Error(Event):
     """Something went wrong that the user should see; `kind` says what (api, config, length, ...)."""
 
     type: Literal["error"] = "error"
@@ -159,7 +161,7 @@ class UsageTotals(BaseModel):
             self.cost_usd = round((self.cost_usd or 0.0) + usage.cost_usd, 6)
 
 
-class Result(_Event):
+class Result(Event):
     """The last event of every run, exactly once."""
 
     type: Literal["result"] = "result"
@@ -178,13 +180,13 @@ class Result(_Event):
     """Goal mode: how many fix rounds were used."""
 
 
-Event = Annotated[
+AnyEvent = Annotated[
     Union[
-        SessionStart, Stage, Reasoning, Text, ToolCall, ToolResultEvent, Plan, Verify,
+        SessionStart, Stage, ReasoningDelta, TextDelta, ToolCall, ToolResultEvent, Plan, Verify,
         Compaction, Usage, Retry, Error, Result,
     ],
     Field(discriminator="type"),
 ]
 
-Emit = Callable[[_Event], None]
+Emit = Callable[[Event], None]
 """Where the engine sends its events."""

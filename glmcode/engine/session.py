@@ -19,11 +19,11 @@ from glmcode.engine.budget import Budget, BudgetExhausted
 from glmcode.model.client import APIFailure, GLMClient, request_head
 from glmcode.config import Config
 from glmcode.model.conversation import Conversation
-from glmcode.engine.events import Emit, Error, Result, ResultStatus, Retry, SessionStart, _Event
+from glmcode.engine.events import Emit, Error, Result, ResultStatus, Retry, SessionStart, Event
 from glmcode.rules.permissions import Approver, Permissions
 from glmcode.rules.agent_md import Rules, load_rules
 from glmcode.tools.base import ToolContext
-from glmcode.engine.transcript import SessionRecord, Transcript, new_session_id, sessions_dir
+from glmcode.engine.transcript import SavedSession, Transcript, new_session_id, sessions_dir
 
 if TYPE_CHECKING:
     from glmcode.engine.goal_state import GoalState
@@ -41,7 +41,7 @@ class Session:
         emit: Emit,
         *,
         approver: Approver | None = None,
-        resume: SessionRecord | None = None,
+        resume: SavedSession | None = None,
     ) -> None:
         self.config = config
         self.root = root.resolve()
@@ -77,7 +77,7 @@ class Session:
             self._restore(resume)
         self.emit(SessionStart(model=config.model, provider=config.provider.name, cwd=str(self.root), resumed=resume is not None))
 
-    def emit(self, event: _Event) -> None:
+    def emit(self, event: Event) -> None:
         """Stamp the session id, write the event to the transcript, pass it to the front end."""
         event.session_id = self.id
         self.transcript.event(event)
@@ -239,7 +239,7 @@ class Session:
             "version": __version__,
         }
 
-    def _restore(self, record: SessionRecord) -> None:
+    def _restore(self, record: SavedSession) -> None:
         """Replay a transcript's messages; tool calls left without a result get one saying so."""
         pending: list[str] = []
         for message in record.messages:

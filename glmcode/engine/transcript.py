@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from glmcode.errors import ConfigError
-from glmcode.engine.events import Reasoning, Text, _Event
+from glmcode.engine.events import ReasoningDelta, TextDelta, Event
 
 GLMCODE_DIR = ".glmcode"
 _GITIGNORE = "# written by glmcode: its sessions and runs stay out of git\n*\n!config.toml\n"
@@ -77,8 +77,8 @@ class Transcript:
         """Mark that the conversation restarts here (compaction): resume replays only what follows."""
         self.write({"kind": "reset"})
 
-    def event(self, event: _Event) -> None:
-        if not isinstance(event, (Reasoning, Text)):
+    def event(self, event: Event) -> None:
+        if not isinstance(event, (ReasoningDelta, TextDelta)):
             self.write({"kind": "event", "event": event.model_dump(mode="json")})
 
     def close(self) -> None:
@@ -89,7 +89,7 @@ class Transcript:
 
 
 @dataclass
-class SessionRecord:
+class SavedSession:
     """What a transcript holds, read back."""
 
     id: str
@@ -113,7 +113,7 @@ class SessionRecord:
         return None
 
 
-def read_session(root: Path, session_id: str) -> SessionRecord:
+def read_session(root: Path, session_id: str) -> SavedSession:
     """Read a session back; a torn last line (crash mid-write) is ignored."""
     if not _ID.match(session_id):
         raise TranscriptError(f"{session_id!r} is not a session id (like 20261122-013000-a1b2c3); see `glmcode sessions`")
@@ -132,10 +132,10 @@ def read_session(root: Path, session_id: str) -> SessionRecord:
             messages.clear()
         elif kind == "event":
             events.append(record["event"])
-    return SessionRecord(session_id, path, meta, messages, events)
+    return SavedSession(session_id, path, meta, messages, events)
 
 
-def list_sessions(root: Path) -> list[SessionRecord]:
+def list_sessions(root: Path) -> list[SavedSession]:
     """Every session of this workspace, newest first."""
     folder = root / GLMCODE_DIR / "sessions"
     if not folder.is_dir():

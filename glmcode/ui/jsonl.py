@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from glmcode.engine.events import Result, _Event
+from glmcode.engine.events import Result, Event
 
 
 class JsonLinesRenderer:
@@ -14,7 +14,7 @@ class JsonLinesRenderer:
     def __init__(self, out: TextIO = sys.stdout) -> None:
         self.out = out
 
-    def __call__(self, event: _Event) -> None:
+    def __call__(self, event: Event) -> None:
         self.out.write(event.to_json() + "\n")
         self.out.flush()
 
@@ -25,7 +25,7 @@ class ResultOnlyRenderer:
     def __init__(self, out: TextIO = sys.stdout) -> None:
         self.out = out
 
-    def __call__(self, event: _Event) -> None:
+    def __call__(self, event: Event) -> None:
         if isinstance(event, Result):
             self.out.write(event.to_json() + "\n")
             self.out.flush()

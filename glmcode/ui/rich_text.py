@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text as RichText
 
-from glmcode.engine.events import Plan, Result, Stage, Verify, _Event
+from glmcode.engine.events import Plan, Result, Stage, Verify, Event
 from glmcode.ui.text import TextRenderer, _result_summary
 
 _ICONS = {"completed": ("✓", "green"), "in_progress": ("▶", "yellow"), "pending": ("·", "dim")}
@@ -30,7 +30,7 @@ class RichTextRenderer(TextRenderer):
         self.console = console or Console(file=out, highlight=False)
         self._plan: list = []
 
-    def __call__(self, event: _Event) -> None:
+    def __call__(self, event: Event) -> None:
         if isinstance(event, Stage):
             self._end_stream()
             self.console.rule(self._stage_title(event), style="cyan")

@@ -11,7 +11,7 @@ import sys
 from typing import Any, TextIO
 
 from glmcode.engine.events import (
-    Error, Plan, Reasoning, Result, Retry, SessionStart, Stage, Text, ToolCall, ToolResultEvent, Verify, _Event,
+    Error, Plan, ReasoningDelta, Result, Retry, SessionStart, Stage, TextDelta, ToolCall, ToolResultEvent, Verify, Event,
 )
 
 _STATUS_MARK = {"completed": "[x]", "in_progress": "[>]", "pending": "[ ]"}
@@ -53,10 +53,10 @@ class TextRenderer:
         self.out.write(self._style(text, "2") if kind == "reasoning" else text)
         self.out.flush()
 
-    def __call__(self, event: _Event) -> None:
-        if isinstance(event, Reasoning):
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, ReasoningDelta):
             self._stream("reasoning", event.text)
-        elif isinstance(event, Text):
+        elif isinstance(event, TextDelta):
             self._stream("text", event.text)
         elif isinstance(event, ToolCall):
             self._line(self._style(f"→ {event.name} {_key_argument(event.arguments)}".rstrip(), "36"))

@@ -15,7 +15,7 @@ import pytest
 from tui_support import make_app, make_repo, tui_env, until, wait_idle  # noqa: F401
 
 from glmcode.engine.events import (
-    Plan, Reasoning, Result, Stage, Text, ToolCall, ToolResultEvent, Usage, UsageTotals, Verify,
+    Plan, ReasoningDelta, Result, Stage, TextDelta, ToolCall, ToolResultEvent, Usage, UsageTotals, Verify,
 )
 from glmcode.tools.base import PlanStep
 from glmcode.tools.edit_file import EditFileArgs
@@ -66,16 +66,16 @@ def test_finished_turn_with_reasoning_answer_and_a_diff_card(app, snap_compare):
         turn = app.start_turn("fix the add function in calc.py")
         feed(
             app,
-            Reasoning(text="The add function subtracts.\nI will fix the operator, then run the check."),
-            Text(text="Fixing the operator in `calc.py`.\n"),
+            ReasoningDelta(text="The add function subtracts.\nI will fix the operator, then run the check."),
+            TextDelta(text="Fixing the operator in `calc.py`.\n"),
             Usage(prompt_tokens=3000, completion_tokens=150),
             ToolCall(id="call_1", name="edit_file", arguments={"path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"}),
             ToolResultEvent(id="call_1", name="edit_file", ok=True, output="edited calc.py", summary="updated, +1 -1", duration_ms=12, diff=DIFF),
             ToolCall(id="call_2", name="run_shell", arguments={"command": "python check.py"}),
             ToolResultEvent(id="call_2", name="run_shell", ok=True, output="exit code 0\n", summary="exit 0", duration_ms=230),
             Usage(prompt_tokens=3100, completion_tokens=20, cached_tokens=2500),
-            Reasoning(text="The check passes; report."),
-            Text(text=ANSWER),
+            ReasoningDelta(text="The check passes; report."),
+            TextDelta(text=ANSWER),
             Usage(prompt_tokens=3200, completion_tokens=90, cached_tokens=3000),
             Result(status="success", exit_code=0, summary="Fixed add.", usage=usage(3), cached_share=0.59, turns=3),
         )
@@ -105,7 +105,7 @@ def goal_events() -> list:
         ToolCall(id="c1", name="read_file", arguments={"path": "calc.py"}),
         ToolResultEvent(id="c1", name="read_file", ok=True, output="1\tdef add(a, b):", summary="2 lines", duration_ms=3),
         Plan(steps=[PlanStep(step=s.step, status="pending") for s in steps]),
-        Text(text="Plan: fix `add`, then run `python check.py`.\n"),
+        TextDelta(text="Plan: fix `add`, then run `python check.py`.\n"),
         Stage(name="implement", round=0),
         ToolCall(id="c2", name="edit_file", arguments={"path": "calc.py"}),
         ToolResultEvent(id="c2", name="edit_file", ok=True, output="edited", summary="updated, +1 -1", duration_ms=9, diff=DIFF),
@@ -113,7 +113,7 @@ def goal_events() -> list:
         Stage(name="verify", round=0),
         Verify(kind="command", command="python check.py", exit_code=0, passed=True),
         Stage(name="report", round=0),
-        Text(text="## What changed\n- calc.py: `add` adds.\n"),
+        TextDelta(text="## What changed\n- calc.py: `add` adds.\n"),
     ]
 
 

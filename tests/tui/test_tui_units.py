@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from tui_support import make_repo
 
-from glmcode.engine.events import Reasoning, Stage, Text
-from glmcode.ui.tui import commands
+from glmcode.engine.events import ReasoningDelta, Stage, TextDelta
+from glmcode.ui.tui import slash_commands
 from glmcode.ui.tui.blocks import split_finished
 from glmcode.ui.tui.bridge import EventBridge, coalesce
 from glmcode.ui.tui.completion import PathIndex, context_at
@@ -18,10 +18,10 @@ from glmcode.ui.tui.history import PromptHistory
 
 def test_coalesce_joins_runs_of_deltas_and_keeps_other_events_in_place():
     stage = Stage(name="plan")
-    items = [Reasoning(text="a"), Reasoning(text="b"), Text(text="c"), Text(text="d"), stage, Text(text="e")]
+    items = [ReasoningDelta(text="a"), ReasoningDelta(text="b"), TextDelta(text="c"), TextDelta(text="d"), stage, TextDelta(text="e")]
     out = coalesce(items)
     assert [(type(i).__name__, getattr(i, "text", None)) for i in out] == [
-        ("Reasoning", "ab"), ("Text", "cd"), ("Stage", None), ("Text", "e"),
+        ("ReasoningDelta", "ab"), ("TextDelta", "cd"), ("Stage", None), ("TextDelta", "e"),
     ]
     assert out[2] is stage
 
@@ -32,7 +32,7 @@ def test_bridge_wakes_once_per_batch_from_another_thread_and_loses_nothing():
 
     def produce():
         for i in range(10_000):
-            bridge.put(Text(text=str(i % 10)))
+            bridge.put(TextDelta(text=str(i % 10)))
 
     threads = [threading.Thread(target=produce) for _ in range(4)]
     for thread in threads:
@@ -42,14 +42,14 @@ def test_bridge_wakes_once_per_batch_from_another_thread_and_loses_nothing():
     assert len(wakes) == 1, "no wake-up while one is pending"
     taken = bridge.take()
     assert len(taken) == 1 and len(taken[0].text) == 40_000
-    bridge.put(Text(text="x"))
+    bridge.put(TextDelta(text="x"))
     assert len(wakes) == 2, "after a take, the next put wakes the UI again"
 
 
 def test_bridge_take_stops_at_the_character_budget():
     bridge = EventBridge(lambda: None)
     for _ in range(100):
-        bridge.put(Reasoning(text="0123456789"))
+        bridge.put(ReasoningDelta(text="0123456789"))
     first = bridge.take(max_chars=250)
     assert len(first[0].text) == 250 and bridge.pending == 75
     assert len(bridge.take()[0].text) == 750
@@ -75,27 +75,27 @@ def test_split_finished_keeps_the_last_top_level_block_open(text, finished, rest
 
 
 def test_command_parsing_validates_names_and_arguments():
-    assert commands.parse("/goal make add correct").arg == "make add correct"
-    assert commands.parse("/EFFORT high").command.name == "effort"
-    assert commands.parse("/model").arg == ""
-    with pytest.raises(commands.CommandError, match=r"unknown command /frob\..*/goal.*/quit"):
-        commands.parse("/frob now")
-    with pytest.raises(commands.CommandError, match="needs <text>"):
-        commands.parse("/goal")
-    with pytest.raises(commands.CommandError, match="unknown effort 'huge'"):
-        commands.parse("/effort huge")
-    with pytest.raises(commands.CommandError, match="takes no argument"):
-        commands.parse("/clear everything")
-    assert not commands.is_command("/etc/hosts is odd")
-    assert commands.is_command("/help")
+    assert slash_commands.parse("/goal make add correct").arg == "make add correct"
+    assert slash_commands.parse("/EFFORT high").command.name == "effort"
+    assert slash_commands.parse("/model").arg == ""
+    with pytest.raises(slash_commands.CommandError, match=r"unknown command /frob\..*/goal.*/quit"):
+        slash_commands.parse("/frob now")
+    with pytest.raises(slash_commands.CommandError, match="needs <text>"):
+        slash_commands.parse("/goal")
+    with pytest.raises(slash_commands.CommandError, match="unknown effort 'huge'"):
+        slash_commands.parse("/effort huge")
+    with pytest.raises(slash_commands.CommandError, match="takes no argument"):
+        slash_commands.parse("/clear everything")
+    assert not slash_commands.is_command("/etc/hosts is odd")
+    assert slash_commands.is_command("/help")
 
 
 def test_command_completion_and_help_list_every_command():
-    assert [c.name for c in commands.complete("c")] == ["clear", "compact", "cost"]
-    assert [c.name for c in commands.complete("u")] == ["undo"]
-    for command in commands.COMMANDS:
-        assert f"/{command.name}" in commands.help_markdown()
-    assert "Ctrl+J" in commands.help_markdown()
+    assert [c.name for c in slash_commands.complete("c")] == ["clear", "compact", "cost"]
+    assert [c.name for c in slash_commands.complete("u")] == ["undo"]
+    for command in slash_commands.COMMANDS:
+        assert f"/{command.name}" in slash_commands.help_markdown()
+    assert "Ctrl+J" in slash_commands.help_markdown()
 
 
 def test_completion_context_at_the_cursor():

@@ -31,10 +31,10 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from glmcode.engine.events import (
-    Compaction, Error, Plan, Reasoning, Result, Retry, SessionStart, Stage, Text as TextDelta, ToolCall,
+    Compaction, Error, Plan, ReasoningDelta, Result, Retry, SessionStart, Stage, TextDelta, ToolCall,
     ToolResultEvent, Usage, UsageTotals, Verify,
 )
-from glmcode.ui.tui import commands
+from glmcode.ui.tui import slash_commands
 from glmcode.ui.tui.bridge import EventBridge
 from glmcode.ui.tui.completion import PathIndex
 from glmcode.ui.tui.history import PromptHistory, default_path
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from glmcode.config import Config
     from glmcode.rules.permissions import Decision
     from glmcode.engine.session import Session
-    from glmcode.engine.transcript import SessionRecord
+    from glmcode.engine.transcript import SavedSession
 
 QUIT_WINDOW_S = 3.0
 FRAME_S = 1 / 60
@@ -95,7 +95,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         root: Path,
         *,
         prompt: str | None = None,
-        resume: SessionRecord | None = None,
+        resume: SavedSession | None = None,
         history_path: Path | None = None,
         warm_up: bool = True,
     ) -> None:
@@ -228,7 +228,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
     def _current_turn(self) -> TurnView:
         return self._turn if self._turn is not None else self.start_turn()
 
-    def _on_reasoning(self, event: Reasoning) -> None:
+    def _on_reasoning(self, event: ReasoningDelta) -> None:
         self._current_turn().append_reasoning(event.text)
 
     def _on_text(self, event: TextDelta) -> None:
@@ -347,7 +347,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
 
     # -- the session -------------------------------------------------------------------------
 
-    def _open_session(self, record: SessionRecord | None = None, *, replace: bool = False) -> None:
+    def _open_session(self, record: SavedSession | None = None, *, replace: bool = False) -> None:
         """Open a session (a resumed one with `record`) on the engine thread; `replace` closes the current one."""
 
         def work() -> None:
@@ -360,7 +360,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
 
         self._enqueue(Job("opening the session", work))
 
-    def _session_opened(self, session: Session, record: SessionRecord | None, replaced: bool) -> None:
+    def _session_opened(self, session: Session, record: SavedSession | None, replaced: bool) -> None:
         self.session = session
         self.config = session.config
         self.usage = UsageTotals()
@@ -404,7 +404,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
                 self._enqueue(Job("working", self._needs_session(lambda s: s.run(None)), turn=("(continue)", ""), interruptible=True))
             return
         self.history.add(text)
-        if commands.is_command(text):
+        if slash_commands.is_command(text):
             self.run_command(text)
         else:
             self._submit_prompt(text)
@@ -506,7 +506,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
 
 
 _HANDLERS: dict[type, Callable[[GlmcodeApp, Any], None]] = {
-    Reasoning: GlmcodeApp._on_reasoning,
+    ReasoningDelta: GlmcodeApp._on_reasoning,
     TextDelta: GlmcodeApp._on_text,
     ToolCall: GlmcodeApp._on_tool_call,
     ToolResultEvent: GlmcodeApp._on_tool_result,
@@ -538,7 +538,7 @@ def _warm_up_imports() -> None:
     gc.freeze()
 
 
-def run_tui(config: Config, root: Path, *, prompt: str | None = None, resume: SessionRecord | None = None) -> int:
+def run_tui(config: Config, root: Path, *, prompt: str | None = None, resume: SavedSession | None = None) -> int:
     """Run the interactive session until the user quits; return the exit code (130 if a run was cut)."""
     os.environ.pop("GLMCODE_API_KEY", None)
     os.environ.pop("ZAI_API_KEY", None)

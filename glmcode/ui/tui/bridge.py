@@ -17,7 +17,7 @@ import threading
 from collections import deque
 from typing import Callable
 
-from glmcode.engine.events import Reasoning, Text
+from glmcode.engine.events import ReasoningDelta, TextDelta
 
 
 class EventBridge:
@@ -61,7 +61,7 @@ class EventBridge:
             except IndexError:
                 break
             items.append(item)
-            if type(item) is Reasoning or type(item) is Text:
+            if type(item) is ReasoningDelta or type(item) is TextDelta:
                 chars += len(item.text)  # type: ignore[attr-defined]
         return coalesce(items)
 
@@ -71,7 +71,7 @@ class EventBridge:
 
 
 def coalesce(items: list[object]) -> list[object]:
-    """Join each run of consecutive `Reasoning` events, and of `Text` events, into one event."""
+    """Join each run of consecutive `ReasoningDelta` events, and of `TextDelta` events, into one event."""
     out: list[object] = []
     run: list[str] = []
     kind: type | None = None
@@ -83,7 +83,7 @@ def coalesce(items: list[object]) -> list[object]:
 
     for item in items:
         item_kind = type(item)
-        if item_kind is Reasoning or item_kind is Text:
+        if item_kind is ReasoningDelta or item_kind is TextDelta:
             if item_kind is not kind:
                 close()
                 kind = item_kind

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from glmcode.ui.tui import commands
+from glmcode.ui.tui import slash_commands
 
 MAX_INDEXED = 20_000
 """Stop listing the workspace after this many entries (a huge repo still completes its top)."""
@@ -57,7 +57,7 @@ def context_at(line: str, column: int, row: int) -> Context | None:
 
 
 def command_candidates(prefix: str) -> list[Candidate]:
-    return [Candidate(label=c.usage, insert=f"/{c.name} ", detail=c.help) for c in commands.complete(prefix)]
+    return [Candidate(label=c.usage, insert=f"/{c.name} ", detail=c.help) for c in slash_commands.complete(prefix)]
 
 
 class PathIndex:

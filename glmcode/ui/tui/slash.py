@@ -1,4 +1,4 @@
-"""What each slash command does in the running app (the words are in `glmcode.ui.tui.commands`).
+"""What each slash command does in the running app (the words are in `glmcode.ui.tui.slash_commands`).
 
 A mixin of `GlmcodeApp`: commands that touch the session run as jobs on the engine thread, in
 order with prompts; the rest (/cost, /diff, /sessions, /help, /quit) answer at once.
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Markdown, Static
 
-from glmcode.ui.tui import commands
+from glmcode.ui.tui import slash_commands
 from glmcode.ui.tui.jobs import Job, UiCall
 from glmcode.ui.tui.widgets.diff_view import diff_text
 
@@ -21,13 +21,13 @@ if TYPE_CHECKING:
 
 
 class SlashCommandHandlers:
-    """`command_<name>(arg)` for every command of `commands.COMMANDS`."""
+    """`command_<name>(arg)` for every command of `slash_commands.COMMANDS`."""
 
     def run_command(self, text: str) -> None:
         """Run a slash command line; unknown commands and bad arguments get a message."""
         try:
-            invocation = commands.parse(text)
-        except commands.CommandError as exc:
+            invocation = slash_commands.parse(text)
+        except slash_commands.CommandError as exc:
             self.conversation.add_note(str(exc), "error")
             return
         getattr(self, f"command_{invocation.command.name}")(invocation.arg)
@@ -164,7 +164,7 @@ class SlashCommandHandlers:
         self._enqueue(Job("resuming", work))
 
     def command_help(self, _: str) -> None:
-        self.conversation.add_widget(Markdown(commands.help_markdown(), classes="help"))
+        self.conversation.add_widget(Markdown(slash_commands.help_markdown(), classes="help"))
 
     def command_quit(self, _: str) -> None:
         self.action_quit_now()
