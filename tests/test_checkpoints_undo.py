@@ -7,8 +7,8 @@ from pathlib import Path
 
 from conftest import GLMCODE_BIN, base_env
 
-from glmcode.tools import checkpoints
 from glmcode.testing import ScriptedToolCall, ScriptedTurn
+from glmcode.tools import checkpoints
 
 
 def call(name: str, **arguments) -> ScriptedToolCall:

@@ -12,8 +12,8 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
-from glmcode.model.client import APIFailure, GLMClient, RequestCancelled, _from_error_object, _retry_after, request_head
 from glmcode.config import Config, load_config
+from glmcode.model.client import APIFailure, GLMClient, RequestCancelled, _from_error_object, _retry_after, request_head
 from glmcode.model.conversation import Conversation
 from glmcode.testing import Fault, GLMServer, Scenario, ScriptedTurn
 
@@ -260,7 +260,7 @@ def _complete_in_thread(client: GLMClient, body: bytes, first_delta: threading.E
     def run() -> None:
         try:
             outcome["turn"] = client.complete(body, lambda k, t: first_delta.set())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
+        except BaseException as exc:
             outcome["error"] = exc
         outcome["ended"] = time.monotonic()
 

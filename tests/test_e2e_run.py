@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import time
+from itertools import pairwise
 from pathlib import Path
 
 from conftest import API_KEY, GLMCODE_BIN, base_env, make_repo
@@ -72,7 +73,7 @@ def test_every_request_extends_the_previous_one_byte_for_byte(glm_server, run_gl
     assert run.returncode == 0, run.stderr
     bodies = [r.body for r in glm_server.requests]
     assert len(bodies) == 5
-    for earlier, later in zip(bodies, bodies[1:]):
+    for earlier, later in pairwise(bodies):
         assert earlier.endswith(b"]}")
         assert later.startswith(earlier[:-2] + b","), "a request rewrote an earlier part of the conversation"
     assert run.result["cached_share"] > 0.5

@@ -9,8 +9,22 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from glmcode.engine.events import (
-    AnyEvent, Compaction, Error, Plan, ReasoningDelta, Result, Retry, SessionStart, Stage, TextDelta, ToolCall, ToolResultEvent,
-    Usage, UsageTotals, Verify, Event,
+    AnyEvent,
+    Compaction,
+    Error,
+    Event,
+    Plan,
+    ReasoningDelta,
+    Result,
+    Retry,
+    SessionStart,
+    Stage,
+    TextDelta,
+    ToolCall,
+    ToolResultEvent,
+    Usage,
+    UsageTotals,
+    Verify,
 )
 from glmcode.tools.base import PlanStep
 

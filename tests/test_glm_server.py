@@ -224,7 +224,7 @@ def test_cached_tokens_grow_when_the_body_extends_the_previous_one(server: GLMSe
     history[0] = {"role": "system", "content": "Changed prompt. " * 50}
     third = cached()
     bodies = [r.body for r in server.requests]
-    expected = len(os.path.commonprefix([bodies[0], bodies[1]])) // 4
+    expected = len(os.path.commonprefix([bodies[0], bodies[1]])) // 4  # noqa: RUF071 -- a byte prefix is wanted, not a path
     assert first == 0 and second == expected and second > 200 and third < 30
 
 

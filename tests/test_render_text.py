@@ -8,10 +8,21 @@ import os
 import pytest
 
 from glmcode.engine.events import (
-    Error, Plan, ReasoningDelta, Result, Retry, SessionStart, Stage, TextDelta, ToolCall, ToolResultEvent, UsageTotals, Verify,
+    Error,
+    Plan,
+    ReasoningDelta,
+    Result,
+    Retry,
+    SessionStart,
+    Stage,
+    TextDelta,
+    ToolCall,
+    ToolResultEvent,
+    UsageTotals,
+    Verify,
 )
-from glmcode.ui.text import TextRenderer, use_color
 from glmcode.tools.base import PlanStep
+from glmcode.ui.text import TextRenderer, use_color
 
 
 def renderer(color: bool = False) -> tuple[TextRenderer, io.StringIO, io.StringIO]:

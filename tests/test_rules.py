@@ -164,7 +164,7 @@ def test_protected_globs_are_relative_to_the_declaring_file(tmp_path: Path) -> N
     with pytest.raises(ToolError) as caught:
         rules.check_write(root / "web" / "data" / "a.csv", root)
     assert str(caught.value) == "refused by the AGENT.md rule “Do not edit `data/*.csv`”: web/data/a.csv is protected"
-    with pytest.raises(ToolError, match="web/package.lock is protected"):
+    with pytest.raises(ToolError, match=r"web/package\.lock is protected"):
         rules.check_write(root / "web" / "package.lock", root)
 
 

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from glmcode.engine.events import ReasoningDelta, Result, SessionStart, TextDelta, ToolCall, ToolResultEvent, UsageTotals
+from glmcode.engine.events import (
+    ReasoningDelta,
+    Result,
+    SessionStart,
+    TextDelta,
+    ToolCall,
+    ToolResultEvent,
+    UsageTotals,
+)
 from glmcode.engine.transcript import (
     Transcript,
     TranscriptError,

@@ -10,10 +10,9 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
-
 from typer._click.exceptions import UsageError  # typer >= 0.29 vendors click
 
 from glmcode import __version__
@@ -27,20 +26,20 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-CwdOpt = Annotated[Optional[Path], typer.Option("-C", "--cwd", help="Work in DIR instead of the current folder.")]
-ProviderOpt = Annotated[Optional[str], typer.Option("--provider", help="Provider preset: zai, zai-coding, cloudflare, nvidia, hyperstack, openai-compatible.")]
-ModelOpt = Annotated[Optional[str], typer.Option("--model", help="Model id (default: the preset's).")]
-BaseUrlOpt = Annotated[Optional[str], typer.Option("--base-url", help="Endpoint URL (default: the preset's).")]
-ApiKeyOpt = Annotated[Optional[str], typer.Option("--api-key", help="API key (prefer GLMCODE_API_KEY).")]
-EffortOpt = Annotated[Optional[str], typer.Option("--effort", help="Reasoning effort: max, xhigh, high, medium, low, minimal, none.")]
-ThinkingOpt = Annotated[Optional[bool], typer.Option("--thinking/--no-thinking", help="Let the model think before answering.")]
-PermissionOpt = Annotated[Optional[str], typer.Option("--permission-mode", help="read-only, ask, auto-edit or full-auto.")]
+CwdOpt = Annotated[Path | None, typer.Option("-C", "--cwd", help="Work in DIR instead of the current folder.")]
+ProviderOpt = Annotated[str | None, typer.Option("--provider", help="Provider preset: zai, zai-coding, cloudflare, nvidia, hyperstack, openai-compatible.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="Model id (default: the preset's).")]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Endpoint URL (default: the preset's).")]
+ApiKeyOpt = Annotated[str | None, typer.Option("--api-key", help="API key (prefer GLMCODE_API_KEY).")]
+EffortOpt = Annotated[str | None, typer.Option("--effort", help="Reasoning effort: max, xhigh, high, medium, low, minimal, none.")]
+ThinkingOpt = Annotated[bool | None, typer.Option("--thinking/--no-thinking", help="Let the model think before answering.")]
+PermissionOpt = Annotated[str | None, typer.Option("--permission-mode", help="read-only, ask, auto-edit or full-auto.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Same as --permission-mode full-auto.")]
-MaxTurnsOpt = Annotated[Optional[int], typer.Option("--max-turns", help="Stop after N model turns (exit 4).")]
-MaxCostOpt = Annotated[Optional[float], typer.Option("--max-cost", help="Stop when the cost reaches USD (exit 4).")]
-TimeoutOpt = Annotated[Optional[float], typer.Option("--timeout", help="Stop after SECONDS of wall time (exit 4).")]
+MaxTurnsOpt = Annotated[int | None, typer.Option("--max-turns", help="Stop after N model turns (exit 4).")]
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="Stop when the cost reaches USD (exit 4).")]
+TimeoutOpt = Annotated[float | None, typer.Option("--timeout", help="Stop after SECONDS of wall time (exit 4).")]
 OutputOpt = Annotated[str, typer.Option("--output-format", "-o", help="text, json (the result only) or stream-json (every event).")]
-ResumeOpt = Annotated[Optional[str], typer.Option("--resume", help="Continue session ID (see `glmcode sessions`).")]
+ResumeOpt = Annotated[str | None, typer.Option("--resume", help="Continue session ID (see `glmcode sessions`).")]
 
 OUTPUT_FORMATS = ("text", "json", "stream-json")
 PERMISSION_MODES = ("read-only", "ask", "auto-edit", "full-auto")
@@ -92,7 +91,7 @@ def _flags(**options: Any) -> dict[str, Any]:
 
 @app.command()
 def run(
-    prompt: Annotated[Optional[str], typer.Argument(help="The task. `-` (or a pipe) reads it from stdin.")] = None,
+    prompt: Annotated[str | None, typer.Argument(help="The task. `-` (or a pipe) reads it from stdin.")] = None,
     cwd: CwdOpt = None,
     provider: ProviderOpt = None,
     model: ModelOpt = None,
@@ -107,9 +106,9 @@ def run(
     timeout: TimeoutOpt = None,
     output_format: OutputOpt = "text",
     resume: ResumeOpt = None,
-    goal: Annotated[Optional[str], typer.Option("--goal", help="Goal mode: plan, implement, verify (the harness runs the checks), report.")] = None,
-    verify: Annotated[Optional[list[str]], typer.Option("--verify", help="A verify command for goal mode (repeatable), besides AGENT.md's and config's.")] = None,
-    max_fix_rounds: Annotated[Optional[int], typer.Option("--max-fix-rounds", help="Goal mode: fix rounds after a failed verify (default 3).")] = None,
+    goal: Annotated[str | None, typer.Option("--goal", help="Goal mode: plan, implement, verify (the harness runs the checks), report.")] = None,
+    verify: Annotated[list[str] | None, typer.Option("--verify", help="A verify command for goal mode (repeatable), besides AGENT.md's and config's.")] = None,
+    max_fix_rounds: Annotated[int | None, typer.Option("--max-fix-rounds", help="Goal mode: fix rounds after a failed verify (default 3).")] = None,
 ) -> int:
     """Run a task headless: the agent works until the model stops calling tools.
 
@@ -147,7 +146,7 @@ def run(
 
 @app.command(hidden=True)
 def chat(
-    prompt: Annotated[Optional[str], typer.Argument(help="A first prompt to send.")] = None,
+    prompt: Annotated[str | None, typer.Argument(help="A first prompt to send.")] = None,
     cwd: CwdOpt = None,
     provider: ProviderOpt = None,
     model: ModelOpt = None,
@@ -182,7 +181,7 @@ def chat(
 
 @app.command()
 def resume(
-    session_id: Annotated[Optional[str], typer.Argument(help="Session to continue (default: the latest).")] = None,
+    session_id: Annotated[str | None, typer.Argument(help="Session to continue (default: the latest).")] = None,
     cwd: CwdOpt = None,
     permission_mode: PermissionOpt = None,
     yes: YesOpt = False,
@@ -209,13 +208,12 @@ def resume(
 def undo(
     cwd: CwdOpt = None,
     list_: Annotated[bool, typer.Option("--list", help="List the checkpoints, newest first, numbered.")] = False,
-    to: Annotated[Optional[int], typer.Option("--to", help="Restore checkpoint N of --list instead.")] = None,
+    to: Annotated[int | None, typer.Option("--to", help="Restore checkpoint N of --list instead.")] = None,
 ) -> int:
     """Restore the workspace to where it was before the last run (edits and shell side effects)."""
     import datetime
 
-    from glmcode.tools import checkpoints
-    from glmcode.tools import snapshot
+    from glmcode.tools import checkpoints, snapshot
 
     root = _root(cwd)
     if snapshot.repo_at(root) is None:
@@ -233,9 +231,10 @@ def undo(
             raise ConfigError(f"--to {to}: there are {len(saved)} checkpoints (see `glmcode undo --list`)")
         target = saved[to - 1]
     else:
-        target = checkpoints.last_run_start(saved)
-        if target is None:
+        latest = checkpoints.last_run_start(saved)
+        if latest is None:
             raise ConfigError("nothing to undo: no run has changed files here yet")
+        target = latest
     changes = checkpoints.restore(root, target)
     sys.stdout.write(f"restored the workspace to {target.commit[:10]} ({target.label})\n")
     for line in changes or ["nothing differed"]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from glmcode.config import ConfigError, load_config, resolve, load_settings
+from glmcode.config import ConfigError, load_config, load_settings, resolve
 from glmcode.rules.agent_md import load_rules
 
 Check = tuple[bool, str]

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from glmcode import prompts, tools
 from glmcode.engine import compaction
-from glmcode.engine.budget import Budget, BudgetExhausted
-from glmcode.model.client import GLMClient, RequestCancelled
+from glmcode.engine.budget import Budget
 from glmcode.engine.compaction import AUTO_COMPACT_SHARE
-from glmcode.model.conversation import Conversation
 from glmcode.engine.events import Emit, Plan, ReasoningDelta, TextDelta, ToolCall, ToolResultEvent, Usage, UsageTotals
-from glmcode.rules.permissions import Permissions, mutates
-from glmcode.providers import cost_usd
-from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from glmcode.model.client import GLMClient, RequestCancelled
+from glmcode.model.conversation import Conversation
 from glmcode.model.turn import AssistantTurn, RawToolCall, string_params_of
+from glmcode.providers import cost_usd
+from glmcode.rules.permissions import Permissions, mutates
+from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 
 MAX_LENGTH_CONTINUATIONS = 2
 MAX_EMPTY_NUDGES = 1

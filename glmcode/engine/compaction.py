@@ -7,7 +7,8 @@ transcript records a `reset` so a resumed session replays only what the model no
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from glmcode import prompts
 from glmcode.engine.events import Compaction

@@ -7,7 +7,8 @@ text, JSON lines, the transcript) is a consumer of that one stream. Every event 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable, Literal, Union
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -181,10 +182,7 @@ class Result(Event):
 
 
 AnyEvent = Annotated[
-    Union[
-        SessionStart, Stage, ReasoningDelta, TextDelta, ToolCall, ToolResultEvent, Plan, Verify,
-        Compaction, Usage, Retry, Error, Result,
-    ],
+    SessionStart | Stage | ReasoningDelta | TextDelta | ToolCall | ToolResultEvent | Plan | Verify | Compaction | Usage | Retry | Error | Result,
     Field(discriminator="type"),
 ]
 

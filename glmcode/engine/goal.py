@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glmcode import prompts
-from glmcode.engine import goal_state
-from glmcode.tools import snapshot
-from glmcode.engine import verify
-from glmcode.engine.events import Stage, Verify
+from glmcode.engine import goal_state, verify
+from glmcode.engine.events import ResultStatus, Stage, Verify
 from glmcode.engine.goal_state import NEXT_STAGE, GoalState
+from glmcode.tools import snapshot
 
 if TYPE_CHECKING:
     from glmcode.engine.session import Session
@@ -39,7 +38,7 @@ class GoalRunner:
             if start is not None:
                 state.start_tree, state.start_head = start.tree, start.head
 
-    def run(self) -> tuple[str, str, dict[str, Any]]:
+    def run(self) -> tuple[ResultStatus, str, dict[str, Any]]:
         """Run the remaining stages; return (status, summary, extra result fields)."""
         try:
             while self.state.stage != "done":
@@ -153,7 +152,7 @@ class GoalRunner:
             + (f"\n## Diff stat since the goal began\n\n```\n{diff_stat}\n```\n" if diff_stat else "")
         )
 
-    def _outcome(self) -> tuple[str, str, dict[str, Any]]:
+    def _outcome(self) -> tuple[ResultStatus, str, dict[str, Any]]:
         commands = [c for c in self.state.last_checks if c.kind == "command"]
         verified = bool(commands) and self.state.passed
         extra = {"report_path": self.state.report_path, "verified": verified, "rounds": self.state.round}

@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from glmcode.tools.base import PlanStep
 from glmcode.engine.transcript import glmcode_dir
 from glmcode.engine.verify import Check
+from glmcode.tools.base import PlanStep
 
 GoalStage = Literal["plan", "implement", "verify", "report", "done"]
 NEXT_STAGE: dict[str, GoalStage] = {"plan": "implement", "implement": "verify", "verify": "report", "report": "done"}

@@ -10,20 +10,21 @@ from __future__ import annotations
 import platform
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from glmcode import __version__, prompts, tools
+from glmcode.config import Config
 from glmcode.engine.agent import Agent, Interrupted, ModelGaveUp
 from glmcode.engine.budget import Budget, BudgetExhausted
-from glmcode.model.client import APIFailure, GLMClient, request_head
-from glmcode.config import Config
-from glmcode.model.conversation import Conversation
-from glmcode.engine.events import Emit, Error, Result, ResultStatus, Retry, SessionStart, Event
-from glmcode.rules.permissions import Approver, Permissions
-from glmcode.rules.agent_md import Rules, load_rules
-from glmcode.tools.base import ToolContext
+from glmcode.engine.events import Emit, Error, Event, Result, ResultStatus, Retry, SessionStart
 from glmcode.engine.transcript import SavedSession, Transcript, new_session_id, sessions_dir
+from glmcode.model.client import APIFailure, GLMClient, request_head
+from glmcode.model.conversation import Conversation
+from glmcode.rules.agent_md import Rules, load_rules
+from glmcode.rules.permissions import Approver, Permissions
+from glmcode.tools.base import ToolContext
 
 if TYPE_CHECKING:
     from glmcode.engine.goal_state import GoalState

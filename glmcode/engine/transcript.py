@@ -14,12 +14,13 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from glmcode.engine.events import Event, ReasoningDelta, TextDelta
 from glmcode.errors import ConfigError
-from glmcode.engine.events import ReasoningDelta, TextDelta, Event
 
 GLMCODE_DIR = ".glmcode"
 _GITIGNORE = "# written by glmcode: its sessions and runs stay out of git\n*\n!config.toml\n"
@@ -57,7 +58,7 @@ class Transcript:
     def __init__(self, path: Path, secrets_to_hide: tuple[str, ...] = ()) -> None:
         self.path = path
         torn = not _ends_cleanly(path)
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the session
+        self._file = open(path, "a", encoding="utf-8")
         if torn:  # a crash cut the last line: end it, so the next record is not glued onto it
             self._file.write("\n")
             self._file.flush()

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel
 
-from glmcode.tools import snapshot
 from glmcode.rules.agent_md import Rules, is_dependency_manifest
+from glmcode.tools import snapshot
 from glmcode.tools.base import ToolError
 from glmcode.tools.shell_runner import run_command
 
@@ -25,7 +26,7 @@ OUTPUT_TAIL_CHARS = 4_000
 class Check(BaseModel):
     """The outcome of one verify command or one constraint."""
 
-    kind: str
+    kind: Literal["command", "constraint"]
     """`command` or `constraint`."""
     name: str
     """The command line, or the rule's text."""

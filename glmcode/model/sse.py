@@ -7,7 +7,8 @@ TCP (and TLS) handshake on every model turn.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 
 class StreamBroken(Exception):

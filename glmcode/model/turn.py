@@ -11,8 +11,9 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 DeltaKind = str
 """`"reasoning"` or `"text"`."""

@@ -212,7 +212,7 @@ def _route(path: str) -> str | None:
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
     """The request body, framed by Content-Length or chunked transfer encoding."""
     if "chunked" in handler.headers.get("Transfer-Encoding", "").lower():
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:

@@ -215,6 +215,8 @@ class GLMServer:
         if self._httpd is None:
             raise RuntimeError("GLMServer is not started")
         host, port = self._httpd.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
         return f"http://{host}:{port}/v1"
 
     @property

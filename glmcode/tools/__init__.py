@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
@@ -149,7 +149,8 @@ def _json_type(value: object) -> str:
         return "boolean"
     if isinstance(value, (int, float)):
         return "number"
-    return {str: "string", list: "array"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {str: "string", list: "array"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _location(loc: tuple) -> str:

@@ -11,7 +11,7 @@ import abc
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -74,7 +74,11 @@ class ToolContext:
     """Set when the user interrupts: long-running tools stop early."""
 
 
-class Tool(abc.ABC):
+ArgsT = TypeVar("ArgsT", bound=ToolArgs)
+"""The `Args` model a `Tool` subclass's `run` receives (`class ReadFile(Tool[ReadFileArgs])`)."""
+
+
+class Tool(abc.ABC, Generic[ArgsT]):
     """Base class: subclasses set `name`, `kind`, `Args` and implement `run`.
 
     The description the model reads is the file `prompts/tools/<name>.md`.
@@ -85,7 +89,7 @@ class Tool(abc.ABC):
     Args: ClassVar[type[ToolArgs]]
 
     @abc.abstractmethod
-    def run(self, args: ToolArgs, ctx: ToolContext) -> ToolResult:
+    def run(self, args: ArgsT, ctx: ToolContext) -> ToolResult:
         """Do the work; raise `ToolError` for anything the model should read as a refusal or failure."""
 
     @classmethod

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from glmcode.errors import ConfigError
 from glmcode.tools import snapshot
 
 REF_PREFIX = "refs/glmcode/checkpoints/"
@@ -84,11 +85,13 @@ def restore(root: Path, target: Checkpoint) -> list[str]:
     repo = snapshot.repo_at(root)
     create(root, UNDO_SESSION, 0, f"before undo to {target.commit[:10]}")
     now = snapshot.take(root)
+    if now is None:
+        raise ConfigError(f"{root} is not in a git work tree: there is nothing to restore into")
     status = repo.git.diff("--name-status", "--no-renames", "-z", target.tree, now.tree)
     fields = [f for f in status.split("\0") if f]
     worktree = Path(repo.working_tree_dir)
     to_restore, to_remove, changes = [], [], []
-    for kind, name in zip(fields[::2], fields[1::2]):
+    for kind, name in zip(fields[::2], fields[1::2], strict=True):
         if kind == "A":
             to_remove.append(name)
             changes.append(f"removed {name}")

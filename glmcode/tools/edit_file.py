@@ -29,7 +29,7 @@ class EditFileArgs(ToolArgs):
 
 def _line_numbers(text: str, needle: str) -> list[int]:
     """1-based line numbers where `needle` starts, for up to `MAX_HINT_LINES` occurrences."""
-    found = []
+    found: list[int] = []
     start = text.find(needle)
     while start != -1 and len(found) < MAX_HINT_LINES:
         found.append(text.count("\n", 0, start) + 1)
@@ -74,7 +74,7 @@ def _load(path: Path, shown: str) -> str:
         ) from None
 
 
-class EditFile(Tool):
+class EditFile(Tool[EditFileArgs]):
     """Replace `old_string` with `new_string` in one file."""
 
     name = "edit_file"

@@ -24,7 +24,7 @@ class GitDiffArgs(ToolArgs):
     )
 
 
-class GitDiff(Tool):
+class GitDiff(Tool[GitDiffArgs]):
     """Show the diff of the working tree or of the index."""
 
     name = "git_diff"

@@ -55,7 +55,7 @@ class GitStatusArgs(ToolArgs):
     """No arguments."""
 
 
-class GitStatus(Tool):
+class GitStatus(Tool[GitStatusArgs]):
     """Show the current branch and the changed, staged and untracked files."""
 
     name = "git_status"

@@ -33,7 +33,7 @@ def with_paths(command: str, paths: list[str]) -> str:
     return " ".join([base, *(shlex.quote(p) for p in paths)])
 
 
-class Lint(Tool):
+class Lint(Tool[LintArgs]):
     """Run the repo's declared lint command."""
 
     name = "lint"

@@ -26,7 +26,7 @@ class ListFilesArgs(ToolArgs):
     )
 
 
-class ListFiles(Tool):
+class ListFiles(Tool[ListFilesArgs]):
     """List files recursively, honouring .gitignore."""
 
     name = "list_files"

@@ -102,7 +102,7 @@ def _count_rest(f: BinaryIO) -> int:
     return count + (last != b"\n")
 
 
-class ReadFile(Tool):
+class ReadFile(Tool[ReadFileArgs]):
     """Read a window of a text file, numbered like `cat -n`."""
 
     name = "read_file"

@@ -23,7 +23,7 @@ class RunShellArgs(ToolArgs):
     )
 
 
-class RunShell(Tool):
+class RunShell(Tool[RunShellArgs]):
     """Run a shell command and report its exit code and output."""
 
     name = "run_shell"

@@ -30,7 +30,7 @@ def split_args(args: str) -> list[str]:
         raise ToolError(f"cannot split args {args!r}: {e}") from None
 
 
-class RunTests(Tool):
+class RunTests(Tool[RunTestsArgs]):
     """Run the repo's declared test command."""
 
     name = "run_tests"

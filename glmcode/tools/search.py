@@ -72,7 +72,7 @@ def _files(root: Path, start: Path, glob: str | None) -> list[Entry]:
     ]
 
 
-class Search(Tool):
+class Search(Tool[SearchArgs]):
     """Search file contents with a regular expression."""
 
     name = "search"

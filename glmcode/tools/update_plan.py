@@ -21,7 +21,7 @@ class UpdatePlanArgs(ToolArgs):
     explanation: str | None = Field(default=None, max_length=2000, description="How the result will be verified, or why the plan changed; kept until replaced.")
 
 
-class UpdatePlan(Tool):
+class UpdatePlan(Tool[UpdatePlanArgs]):
     """Set the plan: ordered steps, each pending, in progress or completed."""
 
     name = "update_plan"

@@ -36,7 +36,7 @@ def _existing(path: Path, shown: str) -> tuple[bool, bytes | None]:
         raise ToolError(f"cannot write {shown}: {e.strerror or e}") from None
 
 
-class WriteFile(Tool):
+class WriteFile(Tool[WriteFileArgs]):
     """Create or overwrite one file with the given content."""
 
     name = "write_file"

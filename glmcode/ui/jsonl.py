@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from glmcode.engine.events import Result, Event
+from glmcode.engine.events import Event, Result
 
 
 class JsonLinesRenderer:

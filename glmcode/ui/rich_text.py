@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text as RichText
 
-from glmcode.engine.events import Plan, Result, Stage, Verify, Event
+from glmcode.engine.events import Event, Plan, Result, Stage, Verify
 from glmcode.ui.text import TextRenderer, _result_summary
 
 _ICONS = {"completed": ("✓", "green"), "in_progress": ("▶", "yellow"), "pending": ("·", "dim")}

@@ -11,7 +11,18 @@ import sys
 from typing import Any, TextIO
 
 from glmcode.engine.events import (
-    Error, Plan, ReasoningDelta, Result, Retry, SessionStart, Stage, TextDelta, ToolCall, ToolResultEvent, Verify, Event,
+    Error,
+    Event,
+    Plan,
+    ReasoningDelta,
+    Result,
+    Retry,
+    SessionStart,
+    Stage,
+    TextDelta,
+    ToolCall,
+    ToolResultEvent,
+    Verify,
 )
 
 _STATUS_MARK = {"completed": "[x]", "in_progress": "[>]", "pending": "[ ]"}

@@ -15,7 +15,16 @@ import pytest
 from tui_support import make_app, make_repo, tui_env, until, wait_idle  # noqa: F401
 
 from glmcode.engine.events import (
-    Plan, ReasoningDelta, Result, Stage, TextDelta, ToolCall, ToolResultEvent, Usage, UsageTotals, Verify,
+    Plan,
+    ReasoningDelta,
+    Result,
+    Stage,
+    TextDelta,
+    ToolCall,
+    ToolResultEvent,
+    Usage,
+    UsageTotals,
+    Verify,
 )
 from glmcode.tools.base import PlanStep
 from glmcode.tools.edit_file import EditFileArgs
@@ -31,7 +40,7 @@ ANSWER = (
 
 
 @pytest.fixture
-def app(tui_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def app(tui_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: F811 -- pytest injects the imported fixture by name
     monkeypatch.setattr("glmcode.engine.session.new_session_id", lambda: SESSION_ID)
     monkeypatch.setattr("glmcode.ui.tui.widgets.turn.monotonic", lambda: 100.0)
     monkeypatch.setenv("HOME", str(tmp_path))

@@ -14,35 +14,48 @@ import gc
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 from pathlib import Path
 from time import monotonic
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import App
 from textual.await_remove import AwaitRemove
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static
 
 from glmcode.engine.events import (
-    Compaction, Error, Plan, ReasoningDelta, Result, Retry, SessionStart, Stage, TextDelta, ToolCall,
-    ToolResultEvent, Usage, UsageTotals, Verify,
+    Compaction,
+    Error,
+    Plan,
+    ReasoningDelta,
+    Result,
+    Retry,
+    SessionStart,
+    Stage,
+    TextDelta,
+    ToolCall,
+    ToolResultEvent,
+    Usage,
+    UsageTotals,
+    Verify,
 )
 from glmcode.ui.tui import slash_commands
 from glmcode.ui.tui.bridge import EventBridge
 from glmcode.ui.tui.completion import PathIndex
 from glmcode.ui.tui.history import PromptHistory, default_path
-from glmcode.ui.tui.markdown import MARKDOWN_THEME
 from glmcode.ui.tui.jobs import Job, UiCall
+from glmcode.ui.tui.markdown import MARKDOWN_THEME
 from glmcode.ui.tui.replay import replay_text
-from glmcode.ui.tui.slash import SlashCommandHandlers
 from glmcode.ui.tui.screens.approval import ApprovalScreen, preview
+from glmcode.ui.tui.slash import SlashCommandHandlers
 from glmcode.ui.tui.widgets.conversation import ConversationView, Welcome, welcome_text
 from glmcode.ui.tui.widgets.plan_panel import PlanPanel
 from glmcode.ui.tui.widgets.prompt_input import PromptArea, PromptInput
@@ -51,9 +64,9 @@ from glmcode.ui.tui.widgets.turn import TurnView
 
 if TYPE_CHECKING:
     from glmcode.config import Config
-    from glmcode.rules.permissions import Decision
     from glmcode.engine.session import Session
     from glmcode.engine.transcript import SavedSession
+    from glmcode.rules.permissions import Decision
 
 QUIT_WINDOW_S = 3.0
 FRAME_S = 1 / 60
@@ -81,8 +94,8 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
     CSS_PATH = "glmcode.tcss"
     TITLE = "glmcode"
     ENABLE_COMMAND_PALETTE = False
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
-    BINDINGS = [
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 -- Textual types it as an instance variable; ClassVar would clash (mypy misc)
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+c", "ctrl_c", "Quit", priority=True, show=False),
         Binding("escape", "interrupt", "Interrupt", show=False),
         Binding("pageup", "scroll_conversation(-1)", show=False, priority=True),

@@ -44,7 +44,7 @@ def split_finished(text: str) -> tuple[list[str], str]:
     if not starts:
         return [], text
     offsets = _line_offsets(text, starts)
-    pieces = [text[a:b] for a, b in zip([0, *offsets[:-1]], offsets)]
+    pieces = [text[a:b] for a, b in zip([0, *offsets[:-1]], offsets, strict=True)]
     return [piece for piece in pieces if piece], text[offsets[-1] :]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from glmcode.engine.events import ReasoningDelta, TextDelta
 
@@ -74,7 +74,7 @@ def coalesce(items: list[object]) -> list[object]:
     """Join each run of consecutive `ReasoningDelta` events, and of `TextDelta` events, into one event."""
     out: list[object] = []
     run: list[str] = []
-    kind: type | None = None
+    kind: type[ReasoningDelta] | type[TextDelta] | None = None
 
     def close() -> None:
         if kind is not None:

@@ -7,7 +7,7 @@ order with prompts; the rest (/cost, /diff, /sessions, /help, /quit) answer at o
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.widgets import Markdown, Static
@@ -17,11 +17,41 @@ from glmcode.ui.tui.jobs import Job, UiCall
 from glmcode.ui.tui.widgets.diff_view import diff_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from glmcode.config import Config
+    from glmcode.engine.events import UsageTotals
     from glmcode.engine.session import Session
+    from glmcode.engine.transcript import SavedSession
+    from glmcode.ui.tui.bridge import EventBridge
+    from glmcode.ui.tui.widgets.conversation import ConversationView
+    from glmcode.ui.tui.widgets.status_bar import StatusBar
 
 
 class SlashCommandHandlers:
     """`command_<name>(arg)` for every command of `slash_commands.COMMANDS`."""
+
+    if TYPE_CHECKING:
+        # What the host class (`GlmcodeApp`) provides, declared so the type checker sees it.
+        config: Config
+        root: Path
+        session: Session | None
+        bridge: EventBridge
+        usage: UsageTotals
+
+        @property
+        def conversation(self) -> ConversationView: ...
+        @property
+        def status(self) -> StatusBar: ...
+        def approve(self, tool: str, description: str, args: Any) -> Any: ...
+        def run_worker(self, work: Any, *args: Any, **kwargs: Any) -> Any: ...
+        def action_quit_now(self) -> None: ...
+        def _enqueue(self, job: Job) -> None: ...
+        def _needs_session(self, work: Callable[[Session], Any]) -> Callable[[], Any]: ...
+        def _open_session(self, record: SavedSession | None = None, *, replace: bool = False) -> None: ...
+        def _session_opened(self, session: Session, record: SavedSession | None, replaced: bool) -> None: ...
+        def _config_changed(self) -> None: ...
 
     def run_command(self, text: str) -> None:
         """Run a slash command line; unknown commands and bad arguments get a message."""
@@ -91,7 +121,7 @@ class SlashCommandHandlers:
             f"requests        {usage.requests}",
             f"prompt tokens   {usage.prompt_tokens:,} ({usage.cached_tokens:,} cached, {usage.cached_share:.0%})",
             f"output tokens   {usage.completion_tokens:,}",
-            f"cost            " + (f"${usage.cost_usd:.4f}" if usage.cost_usd is not None else "— (no prices for this provider; set price_input / price_output in config.toml)"),
+            "cost            " + (f"${usage.cost_usd:.4f}" if usage.cost_usd is not None else "— (no prices for this provider; set price_input / price_output in config.toml)"),
         ]
         if info.context_window:
             lines.append(f"context         {info.last_prompt_tokens:,} of {info.context_window:,} tokens ({info.last_prompt_tokens / info.context_window:.0%})")

@@ -7,11 +7,11 @@ thread waits for the answer (see `GlmcodeApp.approve`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
@@ -59,7 +59,7 @@ def _read(path: Path) -> str | None:
 class ApprovalScreen(ModalScreen[str]):
     """Dismissed with "once", "always" or "deny"."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "decide('once')", "Allow once"),
         Binding("a", "decide('always')", "Always allow"),
         Binding("n,escape", "decide('deny')", "Deny"),

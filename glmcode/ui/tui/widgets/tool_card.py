@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.timer import Timer
@@ -53,7 +53,7 @@ def duration_label(ms: float) -> str:
 class ToolCard(Vertical, can_focus=True):
     """`⠋ name  key-argument` while running; `✓ name  key-argument · summary · 0.3s` when done."""
 
-    BINDINGS = [Binding("enter,space", "toggle", "Show output", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter,space", "toggle_output", "Show output", show=False)]
 
     expanded: reactive[bool] = reactive(False)
     state: reactive[str] = reactive("running")
@@ -110,11 +110,12 @@ class ToolCard(Vertical, can_focus=True):
         if self.is_mounted:
             self._render_header()
 
-    def action_toggle(self) -> None:
+    def action_toggle_output(self) -> None:
+        """Show or hide the tool's output (not Textual's `toggle(attribute)` action, which it used to shadow)."""
         self.expanded = not self.expanded
 
     def on_click(self) -> None:
-        self.action_toggle()
+        self.action_toggle_output()
 
     def _render_header(self) -> None:
         state = self.state
