@@ -35,46 +35,92 @@ def repo_config_path(cwd: Path) -> Path:
 
 
 class Settings(BaseSettings):
-    """Every setting glmcode reads, with its default."""
+    """Every setting glmcode reads, with its default.
+
+    Each field is also a `config.toml` key and a `GLMCODE_<NAME>` environment variable; the
+    layering is DESIGN §3's (flags > environment > repo file > user file > defaults). A field
+    left `None` falls back to the provider preset (DESIGN §2) or means "unlimited"/"not sent",
+    as its docstring says. `tests/test_config.py` fails if a field has no docstring.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="GLMCODE_", extra="ignore", populate_by_name=True, validate_default=True
     )
 
     provider: str = "zai"
-    """A preset name from providers.PRESETS."""
+    """Provider preset name, one of `providers.PRESETS` (DESIGN §2): zai (default), zai-coding,
+    cloudflare, nvidia, hyperstack, zhipu, zhipu-coding, openai-compatible. `--provider`,
+    `GLMCODE_PROVIDER`. An unknown name is a `ConfigError` (exit 2) when the config resolves."""
     model: str | None = None
-    """Model id; defaults to the preset's."""
+    """Model id sent as `model`; None means the preset's (e.g. `glm-5.2`). `--model`, `GLMCODE_MODEL`."""
     base_url: str | None = None
-    """Endpoint; defaults to the preset's."""
+    """Chat Completions endpoint URL (without `/chat/completions`); None means the preset's.
+    Required for presets with a placeholder (cloudflare's `{account_id}`) or none
+    (openai-compatible). `--base-url`, `GLMCODE_BASE_URL`."""
     api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("GLMCODE_API_KEY", "ZAI_API_KEY")
     )
+    """API key, kept as a `SecretStr` so it never shows in a repr or log. From `--api-key`,
+    `GLMCODE_API_KEY`, then `ZAI_API_KEY` (DESIGN §3), or `api_key` in a config file. None is a
+    `ConfigError` when a request needs a key (openai-compatible may run without one)."""
     effort: Effort | None = None
-    """`reasoning_effort`; unset leaves the provider's default (max)."""
+    """`reasoning_effort` (DESIGN §2 rule 2): max, xhigh, high, medium, low, minimal or none.
+    None sends nothing, leaving the provider's default (max on GLM-5.2). Not sent while
+    `thinking` is off. `--effort`."""
     thinking: bool = True
+    """Let the model reason before answering: sent as `thinking.type` enabled/disabled (with
+    `clear_thinking: false`, DESIGN §2 rule 1) or the host's equivalent. `--thinking/--no-thinking`."""
     permission_mode: PermissionMode = "ask"
+    """Which workspace-changing tool calls run without asking (DESIGN §3): read-only (refused),
+    ask (each one asked; refused when nobody can be asked), auto-edit (file edits and AGENT.md's
+    declared checks run, other commands are asked), full-auto (all run). Calls that only read
+    always run. `--permission-mode`, `--yes` = full-auto."""
     max_turns: int | None = Field(default=None, ge=1)
+    """Model requests allowed per run (≥ 1); None is unlimited. Running out ends the run with
+    exit 4 (DESIGN §3). `--max-turns`."""
     max_cost: float | None = Field(default=None, gt=0)
+    """Spend allowed per run, in USD (> 0), priced from `price_*`; None is unlimited. Needs
+    prices (a `ConfigError` otherwise); running out is exit 4. `--max-cost`."""
     timeout: float | None = Field(default=None, gt=0)
-    """Wall-clock budget of one run, in seconds."""
+    """Wall-clock budget of one run, in seconds (> 0); None is unlimited. Running out is exit 4.
+    `--timeout`."""
     max_tokens: int = Field(default=65_536, ge=1, le=131_072)
+    """`max_tokens` of each request, reasoning included: 1..131,072 (GLM's limit, DESIGN §2
+    rule 7). The default 65,536 leaves room for long reasoning plus a big tool call."""
     temperature: float | None = Field(default=None, ge=0, le=1)
+    """Sampling temperature, 0..1 (DESIGN §2 rule 7); None sends nothing (the provider's default)."""
     top_p: float | None = Field(default=None, ge=0.01, le=1)
+    """Nucleus sampling, 0.01..1 (DESIGN §2 rule 7); None sends nothing (the provider's default)."""
     context_window: int | None = Field(default=None, ge=1024)
+    """The model's context window in tokens (≥ 1024); None means the preset's (DESIGN §2 table).
+    Compaction starts when a prompt passes 85 % of it; the TUI shows the share used."""
     price_input: float | None = None
+    """Price of uncached input, USD per 1M tokens; None means the preset's (DESIGN §2 lists the
+    known ones), and no price at all leaves cost unknown and `--max-cost` unusable."""
     price_output: float | None = None
+    """Price of output (reasoning included), USD per 1M tokens; None means the preset's."""
     price_cached: float | None = None
+    """Price of cached input, USD per 1M tokens; None means the preset's, else `price_input`."""
     retry_attempts: int = Field(default=6, ge=1, le=20)
-    """Attempts per model request (first try included)."""
+    """Attempts per model request, the first try included: 1..20. The default 6 is the first
+    try plus 5 retries (DESIGN §2 rule 6 asks for at least 5) on retryable failures."""
     retry_initial_s: float = Field(default=1.0, ge=0)
+    """First backoff wait between attempts, in seconds (≥ 0); it doubles each retry, plus up to
+    this much random jitter. A `Retry-After` from the server replaces it (capped at 300 s)."""
     retry_max_s: float = Field(default=60.0, ge=0)
+    """Longest backoff wait between attempts, in seconds (≥ 0)."""
     request_timeout_s: float = Field(default=300.0, gt=0)
-    """Longest silence tolerated on a streaming response."""
+    """Longest silence tolerated on a model request, in seconds (> 0): the read timeout of a
+    streaming response (connecting has its own 15 s). A timeout is retried like a dropped stream."""
     shell_timeout_s: float = Field(default=120.0, gt=0)
+    """Default timeout of a `run_shell` command, in seconds (> 0), used when the model gives
+    none; a command's own `timeout` may go up to 1,800 s."""
     verify: list[str] = Field(default_factory=list)
-    """Extra verify commands for goal mode."""
+    """Extra verify commands for goal mode (DESIGN §5), run after AGENT.md's and before
+    `--verify`'s, duplicates dropped. Empty by default."""
     max_fix_rounds: int = Field(default=3, ge=0)
+    """Goal mode: implement rounds after a failed verify before the report (≥ 0; DESIGN §5's
+    default 3). `--max-fix-rounds`."""
 
     @classmethod
     def settings_customise_sources(
