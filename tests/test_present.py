@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from glmcode.engine.events import (
-    Compaction, Error, PlanStep, Result, Retry, Stage, ToolCall, ToolResultEvent, Usage, UsageTotals, Verify,
+    Compaction,
+    Error,
+    PlanStep,
+    Result,
+    Retry,
+    Stage,
+    ToolCall,
+    ToolResultEvent,
+    Usage,
+    UsageTotals,
+    Verify,
 )
 from glmcode.ui import present
 
@@ -60,6 +70,7 @@ def test_untrusted_text_cannot_drive_the_terminal() -> None:
     assert "\x1b" not in shown and "\x07" not in shown and "\x7f" not in shown and "\x9b" not in shown
     assert shown == "ok␛[2J␛]0;title␇ done␡�\nnext\tline"
     assert present.one_line(hostile) == "ok␛[2J␛]0;title␇ done␡�⏎next line"
+    assert present.printable("10%\r50%\r\n") == "10%\n50%\n", "a progress bar's CR starts a line"
 
 
 def test_one_line_collapses_spaces_and_cuts_with_an_ellipsis() -> None:
@@ -197,7 +208,8 @@ def test_retry_compaction_and_error_lines() -> None:
     assert present.compaction_line(Compaction(tokens_before=1200, tokens_after=1, dropped_turns=1)) == (
         "compacted 1.2k → 1 token · 1 turn summarised"
     )
-    assert present.error_line(Error(kind="api", message="HTTP 500\x1b[0m")) == "api error: HTTP 500␛[0m"
+    assert present.error_line(Error(kind="api", message="HTTP 500\x1b[0m\nbody")) == "error: HTTP 500␛[0m⏎body"
+    assert present.error_line(Error(kind="length", message="  ")) == "error: length"
 
 
 # -- results ----------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ import io
 from rich.console import Console
 
 from glmcode.engine.events import Plan, Result, Stage, TextDelta, Verify
-from glmcode.ui.rich_text import RichTextRenderer
 from glmcode.tools.base import PlanStep
+from glmcode.ui.rich_text import RichTextRenderer
 
 
 def render(events) -> str:

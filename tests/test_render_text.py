@@ -8,10 +8,22 @@ import os
 import pytest
 
 from glmcode.engine.events import (
-    Compaction, Error, Plan, ReasoningDelta, Result, Retry, SessionStart, Stage, TextDelta, ToolCall, ToolResultEvent, UsageTotals, Verify,
+    Compaction,
+    Error,
+    Plan,
+    ReasoningDelta,
+    Result,
+    Retry,
+    SessionStart,
+    Stage,
+    TextDelta,
+    ToolCall,
+    ToolResultEvent,
+    UsageTotals,
+    Verify,
 )
-from glmcode.ui.text import TextRenderer, use_color
 from glmcode.tools.base import PlanStep
+from glmcode.ui.text import TextRenderer, use_color
 
 
 def renderer(color: bool = False) -> tuple[TextRenderer, io.StringIO, io.StringIO]:
@@ -113,7 +125,7 @@ def test_errors_and_retries_go_to_the_err_stream_and_close_the_open_line() -> No
     assert out.getvalue() == "partial answer\n"
     assert err.getvalue() == (
         "! retry 2 in 1.2s: zai API error 1302 (HTTP 429): busy\n"
-        "api error: zai API error 1113 (HTTP 429): Insufficient balance\n"
+        "error: zai API error 1113 (HTTP 429): Insufficient balance\n"
     )
 
 
@@ -142,7 +154,7 @@ def test_with_color_reasoning_is_dim_and_marks_are_coloured() -> None:
     assert out.getvalue() == (
         "\x1b[2mhmm\x1b[0m\nok\n  \x1b[31m✗\x1b[0m bad\n  \x1b[33m!\x1b[0m exit 1\n  \x1b[32m✓\x1b[0m exit 0\n"
     )
-    assert err.getvalue() == "\x1b[31mapi error: boom\x1b[0m\n"
+    assert err.getvalue() == "\x1b[31merror: boom\x1b[0m\n"
 
 
 class FakeTTY(io.StringIO):

@@ -14,11 +14,22 @@ carries can drive the terminal.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 from glmcode.engine.events import (
-    Compaction, Error, PlanStep, Result, Retry, Stage, ToolCall, ToolResultEvent, Usage, UsageTotals, Verify,
+    Compaction,
+    Error,
+    PlanStep,
+    Result,
+    Retry,
+    Stage,
+    ToolCall,
+    ToolResultEvent,
+    Usage,
+    UsageTotals,
+    Verify,
 )
 
 Tone = Literal["ok", "failed", "exited", "warning", "neutral"]
@@ -95,10 +106,11 @@ def share_label(share: float) -> str:
 def printable(text: str) -> str:
     """`text` with every control character but newline and tab shown as a symbol (ESC as `␛`).
 
-    C0 characters become their Unicode control pictures, DEL `␡`, C1 characters `�`; a CR before
-    a newline is dropped. Safe to write to a terminal.
+    A carriage return ends a line (CRLF is one newline; a lone CR, as progress bars print, starts
+    a new one rather than overwriting). Other C0 characters become their Unicode control pictures,
+    DEL `␡`, C1 characters `�`. Safe to write to a terminal.
     """
-    text = text.replace("\r\n", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not any(_is_control(char) for char in text):
         return text
     return "".join(_picture(char) if _is_control(char) else char for char in text)
@@ -350,8 +362,9 @@ def compaction_line(event: Compaction) -> str:
 
 
 def error_line(event: Error) -> str:
-    """`api error: <message>` (the message on one printable line)."""
-    return f"{one_line(event.kind) or 'unknown'} error: {one_line(event.message)}"
+    """`error: <message>`, the message on one printable line (it names its source, e.g. `zai API
+    error 1113 …`; the `kind` is for programs, in the JSON event)."""
+    return f"error: {one_line(event.message) or event.kind}"
 
 
 # -- the result of a run ---------------------------------------------------------------------

@@ -12,8 +12,19 @@ import sys
 from typing import TextIO
 
 from glmcode.engine.events import (
-    Compaction, Error, Event, Plan, ReasoningDelta, Result, Retry, SessionStart, Stage, TextDelta, ToolCall,
-    ToolResultEvent, Verify,
+    Compaction,
+    Error,
+    Event,
+    Plan,
+    ReasoningDelta,
+    Result,
+    Retry,
+    SessionStart,
+    Stage,
+    TextDelta,
+    ToolCall,
+    ToolResultEvent,
+    Verify,
 )
 from glmcode.ui import present
 
