@@ -208,10 +208,12 @@ class ToolResultLine:
 
     @property
     def mark(self) -> str:
+        """`✓` ok, `!` exited non-zero, `✗` failed."""
         return {"ok": "✓", "exited": "!", "failed": "✗"}[self.outcome]
 
     @property
     def tone(self) -> Tone:
+        """The tone to style the mark and notes with: the outcome itself."""
         return self.outcome
 
     @property
@@ -249,10 +251,12 @@ class StageLine:
 
     @property
     def label(self) -> str:
+        """`implement`, or `implement · fix round 1` in a fix round."""
         return self.name + (f" · fix round {self.round}" if self.round else "")
 
     @property
     def position(self) -> str:
+        """`2/4`: where the stage is in plan → implement → verify → report; empty if not one of them."""
         return f"{STAGES.index(self.name) + 1}/{len(STAGES)}" if self.name in STAGES else ""
 
     def __str__(self) -> str:
@@ -295,10 +299,12 @@ class VerifyLine:
 
     @property
     def mark(self) -> str:
+        """`✓` passed, `✗` failed."""
         return "✓" if self.passed else "✗"
 
     @property
     def tone(self) -> Tone:
+        """`ok` or `failed`."""
         return "ok" if self.passed else "failed"
 
     @property
@@ -333,6 +339,7 @@ class UsageLine:
 
     @property
     def parts(self) -> list[str]:
+        """The non-empty parts, in order: tokens, cached share, cost."""
         return [part for part in (self.tokens, self.cached, self.cost) if part]
 
     def __str__(self) -> str:
@@ -384,14 +391,17 @@ class ResultLine:
 
     @property
     def headline(self) -> str:
+        """`success (exit 0)`: the status and the process exit code."""
         return f"{self.status} (exit {self.exit_code})"
 
     @property
     def mark(self) -> str:
+        """`✓` success, `■` interrupted, `✗` anything else."""
         return {"success": "✓", "interrupted": "■"}.get(self.status, "✗")
 
     @property
     def tone(self) -> Tone:
+        """`ok` success, `warning` interrupted, `failed` anything else."""
         if self.status == "success":
             return "ok"
         return "warning" if self.status == "interrupted" else "failed"

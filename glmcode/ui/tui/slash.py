@@ -96,7 +96,7 @@ class SlashCommandHandlers:
             "cost            " + present.cost_label(usage.cost_usd) + ("" if usage.cost_usd is not None else " (no prices for this provider; set price_input / price_output in config.toml)"),
         ]
         if info.context_window:
-            lines.append(f"context         {info.last_prompt_tokens:,} of {info.context_window:,} tokens ({info.last_prompt_tokens / info.context_window:.0%})")
+            lines.append(f"context         {info.last_prompt_tokens:,} of {info.context_window:,} tokens ({present.share_label(info.last_prompt_tokens / info.context_window)})")
         self.conversation.add_note(Text("\n".join(lines)), "info")
 
     def command_diff(self, _: str) -> None:
