@@ -124,7 +124,7 @@ async def stream_turn(app, deltas: list[tuple[str, str]], rate: float, measure_k
 
     from glmcode.engine.events import ReasoningDelta, TextDelta
 
-    turn = app.start_turn("benchmark turn")
+    turn = app.start_exchange("benchmark turn")
     reasoning_total = sum(len(t) for k, t in deltas if k == "reasoning")
     answer_total = sum(len(t) for k, t in deltas if k == "text")
     prompt = app.prompt_input

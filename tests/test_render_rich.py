@@ -34,11 +34,22 @@ def test_stages_plan_and_verify_are_shown_as_progress():
     assert any("✓" in line and "1." in line and "Read calc.py" in line for line in lines)
     assert any("▶" in line and "Fix add" in line for line in lines)
     assert "working\n" in output, "streamed text ends its line before the next block"
-    assert any("round 1" in line and "plan 1/3" in line for line in lines)
-    assert "✗ command pytest -q (exit 1)" in output and "FAILED test_add" in output
+    assert any("fix round 1" in line and "plan 1/3" in line for line in lines)
+    assert "✗ verify pytest -q (exit 1)" in output and "FAILED test_add" in output
     assert "✓ constraint Do not commit" in output
 
 
 def test_result_is_a_panel_with_the_outcome():
     output = render([Result(status="failed", exit_code=1, summary="verification failed", report_path="/r/report.md")])
     assert "glmcode · failed" in output and "failed (exit 1)" in output and "report: /r/report.md" in output
+
+
+def test_result_panel_counts_in_the_singular_and_reads_no_markup_from_the_summary():
+    output = render([Result(status="failed", exit_code=1, summary="the model said [bold]no[/bold] [/oops]", turns=1, rounds=1)])
+    assert "failed (exit 1) · 1 turn · 0 tokens · cost — · 0ms · 1 fix round" in output
+    assert "the model said [bold]no[/bold] [/oops]" in output
+
+
+def test_a_failed_verify_shows_the_tail_of_its_output():
+    output = render([Verify(kind="command", command="pytest", exit_code=1, passed=False, output="\n".join(f"line {i}" for i in range(40)))])
+    assert "line 39" in output and "line 30" in output and "line 29" not in output

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from glmcode.engine.events import (
+    Compaction,
     Error,
     Plan,
     ReasoningDelta,
@@ -52,7 +53,7 @@ def test_a_whole_run_without_color() -> None:
         "→ read_file src/a.py\n"
         "  ✓ 12 lines\n"
         "The bug is fixed.\n"
-        "— success (exit 0), 3 turns, 1,500 tokens, 40% cached, $0.0123, 2.3s\n"
+        "— success (exit 0) · 3 turns · 1.5k tokens · 40% cached · $0.0123 · 2.3s\n"
     )
     assert err.getvalue() == ""
     assert "\x1b" not in out.getvalue()
@@ -73,9 +74,10 @@ def test_reasoning_then_text_are_separated_by_a_newline() -> None:
         ("read_file", {"path": "src/a.py", "offset": 10}, "→ read_file src/a.py"),
         ("run_shell", {"command": "pytest -q\necho done"}, "→ run_shell pytest -q⏎echo done"),
         ("search", {"pattern": "TODO"}, "→ search TODO"),
-        ("update_plan", {"steps": []}, "→ update_plan"),
+        ("update_plan", {"steps": []}, "→ update_plan 0 steps"),
         ("git_status", {}, "→ git_status"),
-        ("run_shell", {"command": "x" * 150}, "→ run_shell " + "x" * 97 + "..."),
+        ("run_shell", {"command": "x" * 150}, "→ run_shell " + "x" * 79 + "…"),
+        ("run_shell", {"command": "echo \x1b[2J"}, "→ run_shell echo ␛[2J"),  # no escape reaches the terminal
         ("write_file", 'not json {"path":\n"a"', '→ write_file not json {"path":⏎"a"'),  # raw text stays on one line
     ],
 )
@@ -93,11 +95,25 @@ def test_a_failing_tool_result_shows_the_first_line_of_its_output() -> None:
     assert out.getvalue() == "  ✗ old_string not found in a.py\n  ✗ refused\n  ✓ done\n"
 
 
+def test_a_command_that_exited_non_zero_shows_its_exit_code_not_a_tick() -> None:
+    render, out, _ = renderer()
+    render(ToolResultEvent(id="c", name="run_shell", ok=True, output="exit code: 1\nboom", summary="exit 1", duration_ms=230))
+    render(ToolResultEvent(id="c", name="run_tests", ok=True, output="$ pytest\nexit code: 2", summary="failed (exit 2)", duration_ms=1500))
+    render(ToolResultEvent(id="c", name="run_shell", ok=True, output="exit code: 0", summary="exit 0", duration_ms=3))
+    assert out.getvalue() == "  ! exit 1 · 230ms\n  ! failed (exit 2) · 1.5s\n  ✓ exit 0 · 3ms\n"
+
+
+def test_compaction_is_one_line() -> None:
+    render, out, _ = renderer()
+    render(Compaction(tokens_before=900_000, tokens_after=40_000, dropped_turns=1))
+    assert out.getvalue() == "compacted 900.0k → 40.0k tokens · 1 turn summarised\n"
+
+
 def test_result_line_for_a_failure_shows_summary_and_report() -> None:
     render, out, _ = renderer()
-    render(Result(status="failed", exit_code=1, summary="verify failed: pytest", turns=1, report_path=".glmcode/runs/x/report.md"))
+    render(Result(status="failed", exit_code=1, summary="verify failed: pytest", turns=1, rounds=2, report_path=".glmcode/runs/x/report.md"))
     assert out.getvalue() == (
-        "— failed (exit 1), 1 turns, 0 tokens, 0.0s\nverify failed: pytest\nreport: .glmcode/runs/x/report.md\n"
+        "— failed (exit 1) · 1 turn · 0 tokens · cost — · 0ms · 2 fix rounds\nverify failed: pytest\nreport: .glmcode/runs/x/report.md\n"
     )
 
 
@@ -117,13 +133,13 @@ def test_plan_stage_and_verify_lines() -> None:
     render, out, _ = renderer()
     render(Stage(name="implement", round=2))
     render(Plan(steps=[PlanStep(step="read", status="completed"), PlanStep(step="edit", status="in_progress"), PlanStep(step="test", status="pending")]))
-    render(Verify(kind="command", command="pytest -q", exit_code=1, passed=False))
-    render(Verify(kind="constraint", rule="Do not commit", passed=True))
+    render(Verify(kind="command", command="pytest -q", exit_code=1, passed=False, output="collected 3\n1 failed\n"))
+    render(Verify(kind="constraint", rule="Do not commit", passed=True, output="ignored when it passed"))
     assert out.getvalue() == (
-        "== implement (round 2)\n"
-        "plan:\n  [x] read\n  [>] edit\n  [ ] test\n"
-        "✗ verify pytest -q (exit 1)\n"
-        "✓ verify Do not commit\n"
+        "== implement · fix round 2\n"
+        "plan 1/3:\n  ✓ read\n  ▶ edit\n  · test\n"
+        "✗ verify pytest -q (exit 1)\n    collected 3\n    1 failed\n"
+        "✓ constraint Do not commit\n"
     )
 
 
@@ -132,8 +148,12 @@ def test_with_color_reasoning_is_dim_and_marks_are_coloured() -> None:
     render(ReasoningDelta(text="hmm"))
     render(TextDelta(text="ok"))
     render(ToolResultEvent(id="c", name="x", ok=False, output="bad"))
+    render(ToolResultEvent(id="c", name="run_shell", ok=True, output="exit code: 1", summary="exit 1"))
+    render(ToolResultEvent(id="c", name="run_shell", ok=True, output="exit code: 0", summary="exit 0"))
     render(Error(kind="api", message="boom"))
-    assert out.getvalue() == "\x1b[2mhmm\x1b[0m\nok\n  \x1b[31m✗\x1b[0m bad\n"
+    assert out.getvalue() == (
+        "\x1b[2mhmm\x1b[0m\nok\n  \x1b[31m✗\x1b[0m bad\n  \x1b[33m!\x1b[0m exit 1\n  \x1b[32m✓\x1b[0m exit 0\n"
+    )
     assert err.getvalue() == "\x1b[31merror: boom\x1b[0m\n"
 
 

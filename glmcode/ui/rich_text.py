@@ -2,7 +2,8 @@
 
 Streaming text is written exactly as in `TextRenderer`; stages become rules that show the
 plan's progress, the plan a table of steps with their status, verify results coloured lines
-with the tail of a failure's output, and the result a panel.
+with the tail of a failure's output, and the result a panel. The words are `glmcode.ui.present`'s;
+nothing from an event is read as Rich markup.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from typing import TextIO
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
-from rich.text import Text as RichText
+from rich.text import Text
 
-from glmcode.engine.events import Event, Plan, Result, Stage, Verify
-from glmcode.ui.text import TextRenderer, _result_summary
+from glmcode.engine.events import Event, Plan, PlanStep, Result, Stage, Verify
+from glmcode.ui import present
+from glmcode.ui.text import TextRenderer
 
-_ICONS = {"completed": ("✓", "green"), "in_progress": ("▶", "yellow"), "pending": ("·", "dim")}
-_STAGES = ("plan", "implement", "verify", "report")
+TONE_STYLES: dict[present.Tone, str] = {"ok": "green", "failed": "bold red", "exited": "yellow", "warning": "yellow", "neutral": ""}
+"""The Rich style of each tone of `glmcode.ui.present`."""
+STEP_STYLES = {"completed": "green", "in_progress": "yellow", "pending": "dim"}
+"""The style of a plan step's mark, by its status."""
 
 
 class RichTextRenderer(TextRenderer):
@@ -28,7 +32,7 @@ class RichTextRenderer(TextRenderer):
     def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr, console: Console | None = None) -> None:
         super().__init__(out, err, color=True)
         self.console = console or Console(file=out, highlight=False)
-        self._plan: list = []
+        self._plan: list[PlanStep] = []
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Stage):
@@ -36,37 +40,54 @@ class RichTextRenderer(TextRenderer):
             self.console.rule(self._stage_title(event), style="cyan")
         elif isinstance(event, Plan):
             self._end_stream()
-            self._plan = event.steps
+            self._plan = list(event.steps)
             self.console.print(self._plan_table())
         elif isinstance(event, Verify):
             self._end_stream()
             self._print_verify(event)
         elif isinstance(event, Result):
             self._end_stream()
-            style = "green" if event.status == "success" else "red"
-            self.console.print(Panel(_result_summary(event).lstrip("— "), title=f"glmcode · {event.status}", border_style=style))
+            self.console.print(result_panel(event))
         else:
             super().__call__(event)
 
-    def _stage_title(self, event: Stage) -> str:
-        steps = " › ".join(f"[bold]{name}[/]" if name == event.name else f"[dim]{name}[/]" for name in _STAGES)
-        done = sum(1 for step in self._plan if step.status == "completed")
-        progress = f"  plan {done}/{len(self._plan)}" if self._plan else ""
-        round_ = f"  round {event.round}" if event.round else ""
-        return f"{steps}{round_}{progress}"
+    def _stage_title(self, event: Stage) -> Text:
+        """`plan › implement › verify › report  fix round 1  plan 1/3`, the current stage in bold."""
+        stage = present.stage_line(event)
+        title = Text()
+        for index, name in enumerate(present.STAGES):
+            if index:
+                title.append(" › ", style="dim")
+            title.append(name, style="bold" if name == stage.name else "dim")
+        if stage.name not in present.STAGES:
+            title.append(f" › {stage.name}", style="bold")
+        if stage.round:
+            title.append(f"  fix round {stage.round}")
+        if self._plan:
+            title.append(f"  plan {present.plan_progress(self._plan)}")
+        return title
 
     def _plan_table(self) -> Table:
         table = Table(show_header=False, box=None, padding=(0, 1))
         for number, step in enumerate(self._plan, 1):
-            icon, style = _ICONS.get(step.status, ("·", "dim"))
-            table.add_row(RichText(icon, style=style), f"{number}.", RichText(step.step, style="dim" if step.status == "completed" else ""))
+            mark = Text(present.plan_mark(step.status), style=STEP_STYLES.get(step.status, "dim"))
+            table.add_row(mark, f"{number}.", Text(present.one_line(step.step), style="dim" if step.status == "completed" else ""))
         return table
 
     def _print_verify(self, event: Verify) -> None:
-        mark = RichText("✓ ", style="green") if event.passed else RichText("✗ ", style="bold red")
-        label = f"{event.kind} {event.command or event.rule}"
-        exit_code = f" (exit {event.exit_code})" if event.exit_code is not None else ""
-        self.console.print(mark + RichText(label + exit_code))
-        if not event.passed and event.output.strip():
-            tail = "\n".join(event.output.strip().splitlines()[-12:])
-            self.console.print(RichText(tail, style="dim red"))
+        check = present.verify_line(event)
+        self.console.print(Text.assemble((check.mark + " ", TONE_STYLES[check.tone]), check.text))
+        if check.tail:
+            self.console.print(Text(check.tail, style="dim red"))
+
+
+def result_panel(event: Result) -> Panel:
+    """The result as a panel titled with its status: the facts, the summary of a failure, the report's path."""
+    line = present.result_line(event)
+    body = Text(str(line))
+    if line.summary:
+        body.append("\n" + line.summary)
+    if line.report_path:
+        body.append(f"\nreport: {line.report_path}")
+    border = "green" if line.tone == "ok" else "yellow" if line.tone == "warning" else "red"
+    return Panel(body, title=Text(f"glmcode · {line.status}"), border_style=border)

@@ -1,16 +1,18 @@
 """`--output-format text`: a run as a person reads it.
 
 Reasoning is dimmed, the answer is plain, each tool call is one line and its result a short
-summary. Colour only on a terminal (or with FORCE_COLOR), never with NO_COLOR.
+summary; the words and numbers come from `glmcode.ui.present`, as in every front end. Colour only
+on a terminal (or with FORCE_COLOR), never with NO_COLOR.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 from glmcode.engine.events import (
+    Compaction,
     Error,
     Event,
     Plan,
@@ -24,11 +26,14 @@ from glmcode.engine.events import (
     ToolResultEvent,
     Verify,
 )
+from glmcode.ui import present
 
-_STATUS_MARK = {"completed": "[x]", "in_progress": "[>]", "pending": "[ ]"}
+TONE_CODES: dict[present.Tone, str] = {"ok": "32", "failed": "31", "exited": "33", "warning": "33", "neutral": "0"}
+"""The SGR colour of each tone of `glmcode.ui.present`."""
 
 
 def use_color(out: TextIO) -> bool:
+    """Whether to colour `out`: never with NO_COLOR set (non-empty), always with FORCE_COLOR, else on a terminal."""
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
@@ -37,7 +42,7 @@ def use_color(out: TextIO) -> bool:
 
 
 class TextRenderer:
-    """Writes events as readable lines to `out`, errors to `err`."""
+    """Writes events as readable lines to `out`, errors and retries to `err`; the words are `present`'s."""
 
     def __init__(self, out: TextIO = sys.stdout, err: TextIO = sys.stderr, color: bool | None = None) -> None:
         self.out, self.err = out, err
@@ -46,6 +51,9 @@ class TextRenderer:
 
     def _style(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def _mark(self, mark: str, tone: present.Tone) -> str:
+        return self._style(mark, TONE_CODES[tone])
 
     def _line(self, text: str, stream: TextIO | None = None) -> None:
         self._end_stream()
@@ -70,53 +78,37 @@ class TextRenderer:
         elif isinstance(event, TextDelta):
             self._stream("text", event.text)
         elif isinstance(event, ToolCall):
-            self._line(self._style(f"→ {event.name} {_key_argument(event.arguments)}".rstrip(), "36"))
+            self._line(self._style(f"→ {present.tool_call_line(event)}", "36"))
         elif isinstance(event, ToolResultEvent):
-            self._line(_result_line(event, self._style))
+            line = present.tool_result_line(event)
+            self._line(f"  {self._mark(line.mark, line.tone)} " + " · ".join(line.notes))
         elif isinstance(event, Plan):
-            steps = "\n".join(f"  {_STATUS_MARK.get(s.status, '[ ]')} {s.step}" for s in event.steps)
-            self._line(self._style("plan:", "1") + "\n" + steps)
+            steps = "".join(f"\n  {step}" for step in present.plan_lines(event.steps))
+            self._line(self._style(f"plan {present.plan_progress(event.steps)}:", "1") + steps)
         elif isinstance(event, Stage):
-            self._line(self._style(f"== {event.name}" + (f" (round {event.round})" if event.round else ""), "1"))
+            self._line(self._style(f"== {present.stage_line(event)}", "1"))
         elif isinstance(event, Verify):
-            mark = self._style("✓", "32") if event.passed else self._style("✗", "31")
-            self._line(f"{mark} verify {event.command or event.rule}" + (f" (exit {event.exit_code})" if event.exit_code is not None else ""))
+            check = present.verify_line(event)
+            tail = "".join(f"\n    {line}" for line in check.tail.split("\n")) if check.tail else ""
+            self._line(f"{self._mark(check.mark, check.tone)} {check.text}" + self._style(tail, "2"))
+        elif isinstance(event, Compaction):
+            self._line(self._style(present.compaction_line(event), "2"))
         elif isinstance(event, Retry):
-            self._line(self._style(f"! retry {event.attempt} in {event.wait_s:.1f}s: {event.reason}", "33"), self.err)
+            self._line(self._style(f"! {present.retry_line(event)}", "33"), self.err)
         elif isinstance(event, Error):
-            self._line(self._style(f"error: {event.message}", "31"), self.err)
+            self._line(self._style(present.error_line(event), "31"), self.err)
         elif isinstance(event, SessionStart):
             self._line(self._style(f"glmcode · {event.provider} · {event.model} · session {event.session_id}", "2"))
         elif isinstance(event, Result):
-            self._line(self._style(_result_summary(event), "2"))
+            self._line(self._style(result_text(event), "2"))
 
 
-def _key_argument(arguments: Any) -> str:
-    if isinstance(arguments, dict):
-        keys = ("command", "path", "pattern", "paths", "args")
-        arguments = next((arguments[key] for key in keys if key in arguments), "")
-    value = str(arguments).replace("\n", "⏎")
-    return value if len(value) <= 100 else value[:97] + "..."
-
-
-def _result_line(event: ToolResultEvent, style: Any) -> str:
-    if event.ok:
-        return "  " + style("✓", "32") + f" {event.summary or 'done'}"
-    first = event.output.strip().splitlines()[0] if event.output.strip() else event.summary
-    return "  " + style("✗", "31") + f" {first[:200]}"
-
-
-def _result_summary(event: Result) -> str:
-    usage = event.usage
-    parts = [f"{event.status} (exit {event.exit_code})", f"{event.turns} turns", f"{usage.prompt_tokens + usage.completion_tokens:,} tokens"]
-    if usage.prompt_tokens:
-        parts.append(f"{event.cached_share:.0%} cached")
-    if usage.cost_usd is not None:
-        parts.append(f"${usage.cost_usd:.4f}")
-    parts.append(f"{event.duration_s:.1f}s")
-    line = "— " + ", ".join(parts)
-    if event.status != "success" and event.summary:
-        line += f"\n{event.summary}"
-    if event.report_path:
-        line += f"\nreport: {event.report_path}"
-    return line
+def result_text(event: Result) -> str:
+    """`— success (exit 0) · 3 turns · …`, then the summary of a run that did not succeed and the report's path."""
+    line = present.result_line(event)
+    text = f"— {line}"
+    if line.summary:
+        text += f"\n{line.summary}"
+    if line.report_path:
+        text += f"\nreport: {line.report_path}"
+    return text

@@ -36,9 +36,9 @@ async def test_reasoning_and_answer_stream_into_their_own_regions(repo: Path):
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.session is not None)
             await submit(pilot, "what is the answer?")
-            await until(pilot, lambda: app.conversation.turns and app.conversation.turns[-1].result, what="the result")
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result, what="the result")
             await wait_idle(pilot)
-            turn = app.conversation.turns[-1]
+            turn = app.conversation.exchanges[-1]
             assert turn.prompt == "what is the answer?"
             assert turn.reasoning_text == reasoning
             assert turn.answer_text == answer
@@ -63,7 +63,7 @@ async def test_tool_call_card_runs_completes_and_expands(repo: Path):
         app = make_app(repo, server.url)
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "read the readme")
-            await until(pilot, lambda: app.conversation.turns and app.conversation.turns[-1].result)
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result)
             await wait_idle(pilot)
             card = app.query_one(ToolCard)
             assert card.call.name == "read_file" and card.state == "ok"
@@ -86,7 +86,7 @@ async def test_edit_card_shows_the_diff(repo: Path):
         app = make_app(repo, server.url, permission_mode="auto-edit")
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "greet better")
-            await until(pilot, lambda: app.conversation.turns and app.conversation.turns[-1].result)
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result)
             await wait_idle(pilot)
             card = app.query_one(ToolCard)
             assert card.state == "ok" and card.expanded, "a diff is shown without asking"
@@ -110,7 +110,7 @@ async def test_ask_mode_approval_allows_or_denies_the_command(repo: Path, key: s
             assert "$ touch approved.txt" in screen_text(app)
             assert app.query_one(ToolCard).state == "approval"
             await pilot.press(key)
-            await until(pilot, lambda: app.conversation.turns[-1].result)
+            await until(pilot, lambda: app.conversation.exchanges[-1].result)
             await wait_idle(pilot)
             assert not isinstance(app.screen, ApprovalScreen)
             card = app.query_one(ToolCard)
@@ -128,21 +128,21 @@ async def test_escape_interrupts_a_slow_turn_and_the_session_goes_on(repo: Path)
         app = make_app(repo, server.url)
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "talk a lot")
-            await until(pilot, lambda: app.turn is not None and len(app.turn.answer_text) > 20, what="some answer text")
+            await until(pilot, lambda: app.exchange is not None and len(app.exchange.answer_text) > 20, what="some answer text")
             await pilot.press("escape")
-            await until(pilot, lambda: app.conversation.turns[0].result, what="the interrupted result")
+            await until(pilot, lambda: app.conversation.exchanges[0].result, what="the interrupted result")
             await wait_idle(pilot)
-            first = app.conversation.turns[0]
+            first = app.conversation.exchanges[0]
             assert first.result.status == "interrupted"
             assert first.has_class("-interrupted")
             partial = first.answer_text
             assert partial.startswith("word ") and len(partial) < len("word " * 400)
             assert "interrupted" in screen_text(app)
             await submit(pilot, "go on")
-            await until(pilot, lambda: len(app.conversation.turns) == 2 and app.conversation.turns[1].result)
+            await until(pilot, lambda: len(app.conversation.exchanges) == 2 and app.conversation.exchanges[1].result)
             await wait_idle(pilot)
-            assert app.conversation.turns[1].answer_text == "Second answer."
-            assert app.conversation.turns[1].result.status == "success"
+            assert app.conversation.exchanges[1].answer_text == "Second answer."
+            assert app.conversation.exchanges[1].result.status == "success"
         second_request = server.requests[-1].json["messages"]
         assert any(m["role"] == "assistant" and m.get("content", "").startswith("word ") for m in second_request), "the partial turn stays in the transcript"
 
@@ -162,9 +162,9 @@ async def test_goal_runs_to_completion_with_stages_plan_and_checks(tmp_path: Pat
         app = make_app(repo, server.url, permission_mode="full-auto")
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "/goal make add correct")
-            await until(pilot, lambda: app.conversation.turns and app.conversation.turns[-1].result, timeout=30, what="the goal's result")
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result, timeout=30, what="the goal's result")
             await wait_idle(pilot)
-            turn = app.conversation.turns[-1]
+            turn = app.conversation.exchanges[-1]
             assert turn.label == "goal" and turn.prompt == "make add correct"
             assert turn.result.status == "success" and turn.result.verified
             panel = app.plan_panel
@@ -201,7 +201,7 @@ async def test_effort_command_changes_the_status_bar_and_the_next_request(repo: 
             assert app.status.info.effort == "high"
             assert "effort high" in screen_text(app)
             await submit(pilot, "hello")
-            await until(pilot, lambda: app.conversation.turns and app.conversation.turns[-1].result)
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result)
         assert server.requests[-1].json["reasoning_effort"] == "high"
 
 
@@ -210,7 +210,7 @@ async def test_up_recalls_the_previous_prompt(repo: Path):
         app = make_app(repo, server.url)
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "first prompt")
-            await until(pilot, lambda: app.conversation.turns and app.conversation.turns[-1].result)
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result)
             await wait_idle(pilot)
             assert app.prompt_input.text == ""
             await pilot.press("up")
@@ -235,7 +235,7 @@ async def test_completion_of_commands_and_file_paths(repo: Path):
             assert [c.label for c in menu.candidates] == ["src/app.py"]
             await pilot.press("enter")
             assert app.prompt_input.text == "see @src/app.py "
-            assert not app.conversation.turns, "Enter picked the completion, it did not send"
+            assert not app.conversation.exchanges, "Enter picked the completion, it did not send"
 
 
 async def test_newline_keys_and_sending_while_busy_is_queued(repo: Path):
@@ -247,12 +247,12 @@ async def test_newline_keys_and_sending_while_busy_is_queued(repo: Path):
             assert app.prompt_input.text == "a\nb"
             app.prompt_input.load_text("")
             await submit(pilot, "first")
-            await until(pilot, lambda: app.busy and app.turn is not None)
+            await until(pilot, lambda: app.busy and app.exchange is not None)
             await submit(pilot, "second")
             assert app.status.queued == 1
-            await until(pilot, lambda: len(app.conversation.turns) == 2 and app.conversation.turns[1].result, timeout=20)
-            assert [t.prompt for t in app.conversation.turns] == ["first", "second"]
-            assert app.conversation.turns[1].answer_text == "queued answer"
+            await until(pilot, lambda: len(app.conversation.exchanges) == 2 and app.conversation.exchanges[1].result, timeout=20)
+            assert [t.prompt for t in app.conversation.exchanges] == ["first", "second"]
+            assert app.conversation.exchanges[1].answer_text == "queued answer"
 
 
 async def test_ctrl_c_twice_quits(repo: Path):
@@ -275,14 +275,14 @@ async def test_clear_diff_sessions_and_resume(repo: Path):
         app = make_app(repo, server.url)
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "remember this")
-            await until(pilot, lambda: app.conversation.turns and app.conversation.turns[-1].result)
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result)
             first_id = app.session.id
             (repo / "README.md").write_text("# demo\nchanged\n")
             await submit(pilot, "/diff")
             await until(pilot, lambda: "+changed" in screen_text(app), what="the diff")
             await submit(pilot, "/clear")
             await until(pilot, lambda: app.session is not None and app.session.id != first_id and not app.busy)
-            assert not app.conversation.turns
+            assert not app.conversation.exchanges
             await submit(pilot, "/sessions")
             await until(pilot, lambda: first_id in screen_text(app), what="the session list")
             await submit(pilot, f"/resume {first_id}")
@@ -302,7 +302,7 @@ async def test_quitting_during_a_run_stops_it_and_exits_130(repo: Path):
         app = make_app(repo, server.url)
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "talk")
-            await until(pilot, lambda: app.turn is not None and app.turn.answer_text)
+            await until(pilot, lambda: app.exchange is not None and app.exchange.answer_text)
             app.simulate_key("ctrl+c")
             app.simulate_key("ctrl+c")
             await until(pilot, lambda: not app.is_running, what="the app to exit")
@@ -321,15 +321,15 @@ async def test_help_and_compact(repo: Path):
             await wait_idle(pilot)
             assert "nothing to compact yet" in screen_text(app)
             await submit(pilot, "hi")
-            await until(pilot, lambda: app.conversation.turns and app.conversation.turns[-1].result)
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result)
             await submit(pilot, "/compact")
-            await until(pilot, lambda: "turns summarised" in screen_text(app), what="the compaction note")
+            await until(pilot, lambda: "summarised" in screen_text(app), what="the compaction note")
             await wait_idle(pilot)
-            assert app.conversation.turns[-1].answer_text == "Summary: the user said hi."
+            assert app.conversation.exchanges[-1].answer_text == "Summary: the user said hi."
             await submit(pilot, "/help")
             await pilot.pause(0.2)
             shown = screen_text(app)
-            assert "/quit" in shown and "While a turn runs you can keep typing" in shown
+            assert "/quit" in shown and "While a prompt runs you can keep typing" in shown
         assert len(server.requests) == 2, "compaction is one more request"
 
 

@@ -1,7 +1,7 @@
 """Snapshots of the main screens (pytest-textual-snapshot).
 
 Content is made deterministic: a fixed session id, the repo under a fake home (shown as
-`~/repo`), a frozen clock for turn durations, and engine events fed through the app's bridge
+`~/repo`), durations carried by the events themselves, and engine events fed through the app's bridge
 exactly as a session emits them (no model, no timing). Update with `--snapshot-update` only
 after looking at the new SVGs (`tests/tui/__snapshots__/`).
 """
@@ -42,7 +42,6 @@ ANSWER = (
 @pytest.fixture
 def app(tui_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: F811 -- pytest injects the imported fixture by name
     monkeypatch.setattr("glmcode.engine.session.new_session_id", lambda: SESSION_ID)
-    monkeypatch.setattr("glmcode.ui.tui.widgets.turn.monotonic", lambda: 100.0)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("COLORFGBG", raising=False)
     repo = make_repo(tmp_path / "repo", {"calc.py": "def add(a, b):\n    return a - b\n"})
@@ -72,7 +71,7 @@ def test_welcome_screen(app, snap_compare):
 def test_finished_turn_with_reasoning_answer_and_a_diff_card(app, snap_compare):
     async def run_before(pilot) -> None:
         await ready(pilot)
-        turn = app.start_turn("fix the add function in calc.py")
+        turn = app.start_exchange("fix the add function in calc.py")
         feed(
             app,
             ReasoningDelta(text="The add function subtracts.\nI will fix the operator, then run the check."),
@@ -86,7 +85,7 @@ def test_finished_turn_with_reasoning_answer_and_a_diff_card(app, snap_compare):
             ReasoningDelta(text="The check passes; report."),
             TextDelta(text=ANSWER),
             Usage(prompt_tokens=3200, completion_tokens=90, cached_tokens=3000),
-            Result(status="success", exit_code=0, summary="Fixed add.", usage=usage(3), cached_share=0.59, turns=3),
+            Result(status="success", exit_code=0, summary="Fixed add.", usage=usage(3), cached_share=0.56, turns=3, duration_s=4.2),
         )
         await until(pilot, lambda: turn.result is not None)
         await wait_idle(pilot)
@@ -97,7 +96,7 @@ def test_finished_turn_with_reasoning_answer_and_a_diff_card(app, snap_compare):
 def test_approval_modal_shows_the_edit_as_a_diff(app, snap_compare):
     async def run_before(pilot) -> None:
         await ready(pilot)
-        app.start_turn("fix add")
+        app.start_exchange("fix add")
         feed(app, ToolCall(id="call_1", name="edit_file", arguments={"path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"}))
         args = EditFileArgs(path="calc.py", old_string="    return a - b", new_string="    return a + b")
         threading.Thread(target=app.approve, args=("edit_file", "edit_file calc.py", args), daemon=True).start()
@@ -130,7 +129,7 @@ def goal_events() -> list:
 def test_goal_view_with_plan_panel(app, snap_compare, size):
     async def run_before(pilot) -> None:
         await ready(pilot)
-        turn = app.start_turn("make add correct", "goal")
+        turn = app.start_exchange("make add correct", "goal")
         feed(app, *goal_events())
         await until(pilot, lambda: turn.answer_panes and "What changed" in turn.answer_text)
         await wait_idle(pilot)

@@ -1,4 +1,5 @@
-"""The TUI's pure parts: the event bridge, Markdown block cutting, slash commands, completion, history."""
+"""The TUI's parts on their own: the event bridge, Markdown block cutting, slash commands, completion,
+history, tool cards, the status bar and what an exchange's outcome line counts."""
 
 from __future__ import annotations
 
@@ -6,14 +7,31 @@ import threading
 from pathlib import Path
 
 import pytest
-from tui_support import make_repo
+from textual.app import App
+from textual.widgets import Static
+from tui_support import make_app, make_repo, screen_text, tui_env, until  # noqa: F401
 
-from glmcode.engine.events import ReasoningDelta, Stage, TextDelta
+from glmcode.engine.events import (
+    ReasoningDelta,
+    Result,
+    Stage,
+    TextDelta,
+    ToolCall,
+    ToolResultEvent,
+    Usage,
+    UsageTotals,
+)
+from glmcode.engine.transcript import read_session
 from glmcode.ui.tui import slash_commands
+from glmcode.ui.tui.app import GlmcodeApp
 from glmcode.ui.tui.blocks import split_finished
 from glmcode.ui.tui.bridge import EventBridge, coalesce
 from glmcode.ui.tui.completion import PathIndex, context_at
 from glmcode.ui.tui.history import PromptHistory
+from glmcode.ui.tui.replay import replay_text
+from glmcode.ui.tui.widgets.exchange import ExchangeView, outcome_line
+from glmcode.ui.tui.widgets.status_bar import StatusInfo, info_text
+from glmcode.ui.tui.widgets.tool_card import ToolCard
 
 
 def test_coalesce_joins_runs_of_deltas_and_keeps_other_events_in_place():
@@ -135,3 +153,109 @@ def test_history_browses_back_and_forth_and_keeps_the_draft(tmp_path: Path):
     assert history.next() == "draft"
     assert history.next() is None
     assert PromptHistory(path).entries == ["first", "second"], "kept across sessions"
+
+
+class CardApp(App[None]):
+    """Just a tool card."""
+
+    def __init__(self, card: ToolCard) -> None:
+        super().__init__()
+        self.card = card
+
+    def compose(self):
+        yield self.card
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("result", "state", "header"),
+    [
+        (ToolResultEvent(id="c", name="run_shell", ok=True, output="exit code: 0", summary="exit 0", duration_ms=230), "ok", "✓ run_shell  pytest -q · exit 0 · 230ms"),
+        (ToolResultEvent(id="c", name="run_shell", ok=True, output="exit code: 1\nFAILED", summary="exit 1", duration_ms=1500), "exited", "! run_shell  pytest -q · exit 1 · 1.5s"),
+        (
+            ToolResultEvent(id="c", name="run_shell", ok=False, output="refused: read-only mode\nmore", summary="refused", duration_ms=1),
+            "failed", "✗ run_shell  pytest -q · refused: read-only mode · 1ms",
+        ),
+    ],
+    ids=["ok", "exited", "failed"],
+)
+async def test_a_tool_card_shows_a_non_zero_exit_as_such_never_as_a_success(result: ToolResultEvent, state: str, header: str) -> None:
+    card = ToolCard(ToolCall(id="c", name="run_shell", arguments={"command": "pytest -q"}))
+    app = CardApp(card)
+    async with app.run_test(size=(80, 5)) as pilot:
+        card.finish(result)
+        await pilot.pause()
+        assert card.state == state
+        assert card.has_class("-exited") is (state == "exited") and card.has_class("-ok") is (state == "ok")
+        assert card.query_one(".tool-header", Static).content.plain.startswith(header + "  ▸")
+
+
+def test_the_status_bar_shows_session_totals_with_units_share_and_cost() -> None:
+    usage = UsageTotals(requests=4, prompt_tokens=1_200_000, completion_tokens=30_000, cached_tokens=900_000, cost_usd=0.5)
+    line = info_text(StatusInfo(model="glm-5.2", provider="zai", effort="high", usage=usage, last_prompt_tokens=100_000, context_window=1_000_000)).plain
+    assert line == "glm-5.2 · zai · effort high · 1.2M tokens · 75% cached · $0.5000 · ctx 10%"
+    assert info_text(StatusInfo(model="glm-5.2", provider="zai")).plain == "glm-5.2 · zai · effort default · 0 tokens · cost —"
+    narrow = info_text(StatusInfo(model="glm-5.2", provider="zai", usage=usage), width=31).plain
+    assert narrow == "glm-5.2 · 1.2M tokens · $0.5000", "the least useful parts go first"
+
+
+def test_the_outcome_line_says_what_it_counts() -> None:
+    result = Result(status="success", exit_code=0, summary="ok", turns=1, duration_s=4.2, usage=UsageTotals(requests=1, prompt_tokens=900, completion_tokens=100))
+    assert outcome_line(result).plain == "this prompt: 1 request · 1.0k tokens · 0% cached · cost — · 4.2s"
+    assert outcome_line(result, "goal").plain.startswith("this goal: 1 request")
+
+
+def test_replay_counts_earlier_prompts_in_the_singular_and_titles_calls_like_the_cards() -> None:
+    messages = []
+    for number in range(13):
+        messages.append({"role": "user", "content": f"prompt {number}"})
+        messages.append({"role": "assistant", "content": "", "tool_calls": [{"id": "c", "type": "function", "function": {"name": "read_file", "arguments": '{"path": "a.py"}'}}]})
+    text = replay_text(messages).plain
+    assert text.startswith("… 1 earlier prompt\n")
+    assert "  → read_file a.py" in text
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("tui_env")
+async def test_each_outcome_counts_its_own_prompt_while_the_status_bar_counts_the_session(tmp_path: Path) -> None:
+    app = make_app(make_repo(tmp_path / "repo"), "http://127.0.0.1:9/v1")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.session is not None and not app.busy, what="the session")
+        exchanges: list[ExchangeView] = []
+        for prompt, requests in (("first", 2), ("second", 1)):
+            exchange = app.start_exchange(prompt)
+            exchanges.append(exchange)
+            usages = [Usage(prompt_tokens=1000, completion_tokens=100, cached_tokens=500, cost_usd=0.001) for _ in range(requests)]
+            totals = UsageTotals()
+            for usage in usages:
+                totals.add(usage)
+                app.bridge.put(usage)
+            app.bridge.put(Result(status="success", exit_code=0, summary="ok", usage=totals, turns=requests, duration_s=1.5))
+            await until(pilot, lambda exchange=exchange: exchange.result is not None, what=f"the result of {prompt!r}")
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "this prompt: 2 requests · 2.2k tokens · 50% cached · $0.0020 · 1.5s" in shown
+        assert "this prompt: 1 request · 1.1k tokens · 50% cached · $0.0010 · 1.5s" in shown
+        assert app.usage.requests == 3
+        assert "3.3k tokens · 50% cached · $0.0030" in shown, "the status bar keeps the whole session's totals"
+
+
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("tui_env")
+async def test_a_resumed_session_keeps_counting_from_its_saved_usage(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    first = make_app(repo, "http://127.0.0.1:9/v1")
+    async with first.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: first.session is not None and not first.busy, what="the session")
+        for _ in range(2):
+            first.session.emit(Usage(prompt_tokens=1000, completion_tokens=100, cached_tokens=500, cost_usd=0.001))
+        session_id = first.session.id
+    first.close_session()
+    record = read_session(repo, session_id)
+    resumed = GlmcodeApp(first.config, repo, resume=record, history_path=tmp_path / "history.jsonl", warm_up=False)
+    async with resumed.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: resumed.session is not None and not resumed.busy, what="the resumed session")
+        await pilot.pause()
+        assert (resumed.usage.requests, resumed.usage.prompt_tokens, resumed.usage.cost_usd) == (2, 2000, 0.002)
+        assert "2.2k tokens · 50% cached · $0.0020" in screen_text(resumed)
+    resumed.close_session()

@@ -60,7 +60,7 @@ async def wait_idle(pilot: Any, timeout: float = 15.0) -> None:
     app = pilot.app
 
     def idle() -> bool:
-        turns = app.conversation.turns
+        turns = app.conversation.exchanges
         return not app.busy and not app.bridge.pending and all(turn.settled for turn in turns)
 
     await until(pilot, idle, timeout, "the app to be idle")

@@ -22,6 +22,7 @@ from pathlib import Path
 from time import monotonic
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import ValidationError
 from rich.text import Text
 from textual.app import App
 from textual.await_remove import AwaitRemove
@@ -47,6 +48,7 @@ from glmcode.engine.events import (
     UsageTotals,
     Verify,
 )
+from glmcode.ui import present
 from glmcode.ui.tui import slash_commands
 from glmcode.ui.tui.bridge import EventBridge
 from glmcode.ui.tui.completion import PathIndex
@@ -57,10 +59,10 @@ from glmcode.ui.tui.replay import replay_text
 from glmcode.ui.tui.screens.approval import ApprovalScreen, preview
 from glmcode.ui.tui.slash import SlashCommandHandlers
 from glmcode.ui.tui.widgets.conversation import ConversationView, Welcome, welcome_text
+from glmcode.ui.tui.widgets.exchange import ExchangeView
 from glmcode.ui.tui.widgets.plan_panel import PlanPanel
 from glmcode.ui.tui.widgets.prompt_input import PromptArea, PromptInput
-from glmcode.ui.tui.widgets.status_bar import StatusBar, tokens_label
-from glmcode.ui.tui.widgets.turn import TurnView
+from glmcode.ui.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from glmcode.config import Config
@@ -126,7 +128,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         self._warm_up_enabled = warm_up
         self._jobs: deque[Job] = deque()
         self._job: Job | None = None
-        self._turn: TurnView | None = None
+        self._exchange: ExchangeView | None = None
         self._approvals: set[Future] = set()
         self._exiting = threading.Event()
         self._last_drain = 0.0
@@ -164,9 +166,9 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         return self._job is not None
 
     @property
-    def turn(self) -> TurnView | None:
-        """The turn events go to now."""
-        return self._turn
+    def exchange(self) -> ExchangeView | None:
+        """The exchange (a prompt and what was done for it) events go to now."""
+        return self._exchange
 
     def on_mount(self) -> None:
         self.console.push_theme(MARKDOWN_THEME)
@@ -210,10 +212,10 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
     def _freeze_survivors(self) -> None:
         """Keep garbage-collector pauses short while text streams in.
 
-        A full collection scans every object not frozen, and a long turn creates many that stay
+        A full collection scans every object not frozen, and a long exchange creates many that stay
         (widgets, rendered lines): left alone, the collector pauses the UI for 100 ms and more
         mid-stream. So every half second of streaming the young generations are collected and
-        what survived is frozen; a full collection then only scans what is new. Removing turns
+        what survived is frozen; a full collection then only scans what is new. Removing exchanges
         (`ConversationView.clear`) unfreezes, so they can be collected.
         """
         now = monotonic()
@@ -228,75 +230,73 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
             if handler is not None:
                 handler(self, item)
 
-    def start_turn(self, prompt: str | None = None, label: str = "") -> TurnView:
-        """Open a new turn in the conversation; events go to it from now on."""
-        self._turn = self.conversation.add_turn(prompt, label)
-        return self._turn
+    def start_exchange(self, prompt: str | None = None, label: str = "") -> ExchangeView:
+        """Open a new exchange in the conversation; events go to it from now on."""
+        self._exchange = self.conversation.add_exchange(prompt, label)
+        return self._exchange
 
     def clear_conversation(self) -> AwaitRemove:
-        """Remove every turn and note from the view (a new session)."""
-        self._turn = None
+        """Remove every exchange and note from the view (a new session)."""
+        self._exchange = None
         return self.conversation.clear()
 
-    def _current_turn(self) -> TurnView:
-        return self._turn if self._turn is not None else self.start_turn()
+    def _current_exchange(self) -> ExchangeView:
+        return self._exchange if self._exchange is not None else self.start_exchange()
 
     def _on_reasoning(self, event: ReasoningDelta) -> None:
-        self._current_turn().append_reasoning(event.text)
+        self._current_exchange().append_reasoning(event.text)
 
     def _on_text(self, event: TextDelta) -> None:
-        self._current_turn().append_text(event.text)
+        self._current_exchange().append_text(event.text)
 
     def _on_tool_call(self, event: ToolCall) -> None:
-        self._current_turn().add_tool_call(event)
+        self._current_exchange().add_tool_call(event)
 
     def _on_tool_result(self, event: ToolResultEvent) -> None:
-        self._current_turn().finish_tool(event)
+        self._current_exchange().finish_tool(event)
 
     def _on_usage(self, event: Usage) -> None:
+        """Every request's usage adds to the session's totals (the status bar); a run's own are in its result."""
         self.usage.add(event)
         self.status.info.usage = self.usage
         self.status.info.last_prompt_tokens = event.prompt_tokens
         self.status.refresh_text()
-        if self._turn is not None:
-            self._turn.end_request()
+        if self._exchange is not None:
+            self._exchange.end_request()
 
     def _on_stage(self, event: Stage) -> None:
+        stage = present.stage_line(event)
         self.plan_panel.show_stage(event.name, event.round)
-        self.status.stage = event.name + (f" · round {event.round}" if event.round else "")
+        self.status.stage = stage.label
         self.status.refresh_text()
-        self._current_turn().add_note(f"── {event.name}" + (f" · round {event.round}" if event.round else "") + " ──", "stage")
+        self._current_exchange().add_note(f"── {stage.label} ──", "stage")
 
     def _on_plan(self, event: Plan) -> None:
         self.plan_panel.show_plan(event.steps)
 
     def _on_verify(self, event: Verify) -> None:
         self.plan_panel.add_check(event)
-        label = event.command or event.rule or ""
-        exit_code = f" (exit {event.exit_code})" if event.exit_code is not None else ""
-        line = Text.assemble(("✓ " if event.passed else "✗ "), f"verify {label}{exit_code}")
-        if not event.passed and event.output.strip():
-            line.append("\n" + "\n".join(event.output.strip().split("\n")[-8:]), style="dim")
-        self._current_turn().add_note(line, "ok" if event.passed else "error")
+        check = present.verify_line(event)
+        line = Text(str(check))
+        if check.tail:
+            line.append("\n" + check.tail, style="dim")
+        self._current_exchange().add_note(line, "ok" if check.passed else "error")
 
     def _on_compaction(self, event: Compaction) -> None:
-        self._current_turn().add_note(
-            f"compacted: {tokens_label(event.tokens_before)} → {tokens_label(event.tokens_after)} tokens, "
-            f"{event.dropped_turns} turns summarised"
-        )
+        self._current_exchange().add_note(present.compaction_line(event))
         self.status.info.last_prompt_tokens = event.tokens_after
         self.status.refresh_text()
 
     def _on_retry(self, event: Retry) -> None:
-        self.status.notice = f"retry {event.attempt} in {event.wait_s:.0f}s"
+        self.status.notice = present.retry_line(event, reason=False)
         self.status.refresh_text()
-        self._current_turn().add_note(f"↻ retry {event.attempt} in {event.wait_s:.1f}s: {event.reason}", "warning")
+        self._current_exchange().add_note(f"↻ {present.retry_line(event)}", "warning")
 
     def _on_error(self, event: Error) -> None:
-        self._current_turn().add_note(f"✗ {event.kind} error: {event.message}", "error")
+        self._current_exchange().add_note(f"✗ {present.error_line(event)}", "error")
 
     def _on_result(self, event: Result) -> None:
-        self._current_turn().finish(event)
+        self._current_exchange().finish(event)
         self.status.notice = ""
 
     def _on_session_start(self, event: SessionStart) -> None:
@@ -311,7 +311,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
     def _enqueue(self, job: Job) -> None:
         self._jobs.append(job)
         if self.busy and job.interruptible:
-            self.notify("Queued: it runs when the current turn ends (Esc interrupts the turn).", timeout=4)
+            self.notify("Queued: it runs when the current prompt ends (Esc interrupts it).", timeout=4)
         self._next_job()
 
     def _next_job(self) -> None:
@@ -322,8 +322,8 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         job = self._jobs.popleft()
         self.status.queued = sum(1 for queued in self._jobs if queued.interruptible)
         self._job = job
-        if job.turn is not None:
-            self.start_turn(*job.turn)
+        if job.exchange is not None:
+            self.start_exchange(*job.exchange)
         self.status.set_busy(True, job.label)
         self.run_worker(partial(self._work, job), thread=True, group="engine", exit_on_error=False, name=job.label)
 
@@ -338,14 +338,14 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
     def _job_finished(self, job: Job, value: Any, error: BaseException | None) -> None:
         self._job = None
         if error is not None:
-            target = self._turn or self.conversation
-            if self._turn is not None:
-                self._turn.stop()
+            target = self._exchange or self.conversation
+            if self._exchange is not None:
+                self._exchange.stop()
             target.add_note(f"✗ {job.label} failed: {type(error).__name__}: {error}", "error")
         elif job.done is not None:
             job.done(value)
-        if job.turn is not None:
-            self._turn = None
+        if job.exchange is not None:
+            self._exchange = None
         self.status.set_busy(False)
         self.status.refresh_text()
         self._next_job()
@@ -376,7 +376,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
     def _session_opened(self, session: Session, record: SavedSession | None, replaced: bool) -> None:
         self.session = session
         self.config = session.config
-        self.usage = UsageTotals()
+        self.usage = saved_usage(record)
         if replaced:
             self.clear_conversation()
             self.plan_panel.reset()
@@ -414,7 +414,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         text = message.text
         if not text:
             if self.session is not None and not self.session.needs_prompt and not self.busy:
-                self._enqueue(Job("working", self._needs_session(lambda s: s.run(None)), turn=("(continue)", ""), interruptible=True))
+                self._enqueue(Job("working", self._needs_session(lambda s: s.run(None)), exchange=("(continue)", ""), interruptible=True))
             return
         self.history.add(text)
         if slash_commands.is_command(text):
@@ -423,7 +423,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
             self._submit_prompt(text)
 
     def _submit_prompt(self, text: str) -> None:
-        self._enqueue(Job("thinking", self._needs_session(lambda s: s.run(text)), turn=(text, ""), interruptible=True, text=text))
+        self._enqueue(Job("thinking", self._needs_session(lambda s: s.run(text)), exchange=(text, ""), interruptible=True, text=text))
 
     # -- approvals -------------------------------------------------------------------------------
 
@@ -443,7 +443,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
             future.set_result("deny")
             return
         self._approvals.add(future)
-        card = self._turn.running_card if self._turn is not None else None
+        card = self._exchange.running_card if self._exchange is not None else None
         if card is not None:
             card.state = "approval"
 
@@ -459,11 +459,11 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
     # -- keys ------------------------------------------------------------------------------------
 
     def action_interrupt(self) -> None:
-        """Esc: stop the running turn; prompts that were waiting go back into the input."""
+        """Esc: stop the running prompt or goal; prompts that were waiting go back into the input."""
         job = self._job
         if job is None or not job.interruptible or self.session is None:
             return
-        if self._turn is not None and self._turn.result is not None:
+        if self._exchange is not None and self._exchange.result is not None:
             return
         self.session.interrupt()
         self.status.notice = "interrupting"
@@ -534,6 +534,19 @@ _HANDLERS: dict[type, Callable[[GlmcodeApp, Any], None]] = {
     SessionStart: GlmcodeApp._on_session_start,
     UiCall: GlmcodeApp._on_ui_call,
 }
+
+
+def saved_usage(record: SavedSession | None) -> UsageTotals:
+    """The usage totals of a saved session's requests so far (from its `usage` events), so the
+    status bar of a resumed session counts the whole session; empty totals for a new one."""
+    totals = UsageTotals()
+    for event in record.events if record is not None else ():
+        if event.get("type") == "usage":
+            try:
+                totals.add(Usage.model_validate(event))
+            except ValidationError:
+                continue
+    return totals
 
 
 def _warm_up_imports() -> None:

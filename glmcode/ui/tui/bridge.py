@@ -5,7 +5,7 @@ thread. `put` appends to a deque and, only when no delivery is pending, asks the
 (one thread-safe call per batch, not per delta). The UI thread calls `take` once per frame: it
 gets everything queued, with runs of reasoning deltas and runs of answer deltas each joined
 into one event, so the cost of a frame depends on how much text arrived, not on how many
-fragments it came in or on how long the turn already is.
+fragments it came in or on how long the exchange already is.
 
 Items that are not events (the app's own markers, like "a job finished") travel in the same
 queue, so they arrive in order with the events around them.

@@ -21,8 +21,8 @@ class Job:
     label: str
     """What the status bar says while it runs ("thinking", "goal", ...)."""
     work: Callable[[], Any]
-    turn: tuple[str, str] | None = None
-    """(prompt, label) of the turn it opens in the conversation, if any."""
+    exchange: tuple[str, str] | None = None
+    """(prompt, label) of the exchange it opens in the conversation, if any."""
     interruptible: bool = False
     """A model run that Esc stops (and that makes quitting exit 130)."""
     done: Callable[[Any], None] | None = None

@@ -7,15 +7,17 @@ from typing import Any
 
 from rich.text import Text
 
-from glmcode.ui.tui.widgets.tool_card import key_argument
+from glmcode.ui import present
 
 MAX_EXCHANGES = 12
+CALL_CHARS = 70
+"""A replayed tool call's title is cut to this many characters."""
 PROMPT_LINES = 3
 ANSWER_LINES = 4
 
 
 def _excerpt(text: str, lines: int) -> str:
-    parts = text.strip().split("\n")
+    parts = present.printable(text).strip().split("\n")
     shown = "\n".join(parts[:lines])
     return shown + ("\n…" if len(parts) > lines else "")
 
@@ -40,14 +42,15 @@ def replay_text(messages: list[dict[str, Any]]) -> Text:
             for call in message.get("tool_calls") or ():
                 function = call.get("function", {})
                 name = str(function.get("name", ""))
-                exchanges[-1].append(Text(f"  → {name} {key_argument(name, _arguments(function.get('arguments')), 70)}".rstrip(), style="dim"))
+                call_line = present.call_line(name, _arguments(function.get("arguments")), limit=CALL_CHARS)
+                exchanges[-1].append(Text(f"  → {call_line}", style="dim"))
             content = str(message.get("content") or "").strip()
             if content:
                 exchanges[-1].append(Text("  " + _excerpt(content, ANSWER_LINES).replace("\n", "\n  ")))
     shown = exchanges[-MAX_EXCHANGES:]
     text = Text()
     if len(exchanges) > len(shown):
-        text.append(f"… {len(exchanges) - len(shown)} earlier prompts\n", style="dim")
+        text.append(f"… {present.plural(len(exchanges) - len(shown), 'earlier prompt')}\n", style="dim")
     for exchange in shown:
         for line in exchange:
             text.append_text(line)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.widgets import Markdown, Static
 
+from glmcode.ui import present
 from glmcode.ui.tui import slash_commands
 from glmcode.ui.tui.jobs import Job, UiCall
 from glmcode.ui.tui.widgets.diff_view import diff_text
@@ -64,10 +65,10 @@ class SlashCommandHandlers:
 
     def command_goal(self, goal: str) -> None:
         work = self._needs_session(lambda s: s.run_goal(s.new_goal(goal)))
-        self._enqueue(Job("goal", work, turn=(goal, "goal"), interruptible=True, text=f"/goal {goal}"))
+        self._enqueue(Job("goal", work, exchange=(goal, "goal"), interruptible=True, text=f"/goal {goal}"))
 
     def command_plan(self, task: str) -> None:
-        self._enqueue(Job("planning", self._needs_session(lambda s: s.run_plan(task)), turn=(task, "plan"), interruptible=True, text=f"/plan {task}"))
+        self._enqueue(Job("planning", self._needs_session(lambda s: s.run_plan(task)), exchange=(task, "plan"), interruptible=True, text=f"/plan {task}"))
 
     def command_effort(self, level: str) -> None:
         level = level.lower()
@@ -104,7 +105,7 @@ class SlashCommandHandlers:
             if message:
                 self.conversation.add_note(message)
 
-        self._enqueue(Job("compacting", self._needs_session(work), turn=("", "compact"), interruptible=True, done=done))
+        self._enqueue(Job("compacting", self._needs_session(work), exchange=("", "compact"), interruptible=True, done=done))
 
     def command_undo(self, _: str) -> None:
         def done(changes: list[str] | None) -> None:
@@ -118,13 +119,17 @@ class SlashCommandHandlers:
     def command_cost(self, _: str) -> None:
         usage, info = self.usage, self.status.info
         lines = [
+            "this session",
             f"requests        {usage.requests}",
-            f"prompt tokens   {usage.prompt_tokens:,} ({usage.cached_tokens:,} cached, {usage.cached_share:.0%})",
+            f"prompt tokens   {usage.prompt_tokens:,} ({usage.cached_tokens:,} cached, {present.share_label(usage.cached_share)})",
             f"output tokens   {usage.completion_tokens:,}",
-            "cost            " + (f"${usage.cost_usd:.4f}" if usage.cost_usd is not None else "— (no prices for this provider; set price_input / price_output in config.toml)"),
+            "cost            " + present.cost_label(usage.cost_usd) + (
+                "" if usage.cost_usd is not None
+                else " (no prices for this provider; set price_input / price_output in config.toml)"
+            ),
         ]
         if info.context_window:
-            lines.append(f"context         {info.last_prompt_tokens:,} of {info.context_window:,} tokens ({info.last_prompt_tokens / info.context_window:.0%})")
+            lines.append(f"context         {info.last_prompt_tokens:,} of {info.context_window:,} tokens ({present.share_label(info.last_prompt_tokens / info.context_window)})")
         self.conversation.add_note(Text("\n".join(lines)), "info")
 
     def command_diff(self, _: str) -> None:

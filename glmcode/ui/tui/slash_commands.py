@@ -22,7 +22,7 @@ class SlashCommand:
     """`<x>` required, `[x]` optional, empty for none."""
     help: str
     needs_session: bool = True
-    """Whether it touches the session (so it waits for a running turn to end)."""
+    """Whether it touches the session (so it waits for a running prompt or goal to end)."""
 
     @property
     def usage(self) -> str:
@@ -102,7 +102,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("Up / Down", "earlier prompts, when the cursor is on the first / last line"),
     ("@", "complete a file path of the workspace (Tab or Enter to pick)"),
     ("/", "complete a command"),
-    ("Esc", "interrupt the running turn (the partial answer is kept)"),
+    ("Esc", "interrupt the running prompt or goal (the partial answer is kept)"),
     ("Ctrl+C twice", "quit"),
     ("PageUp / PageDown", "scroll the conversation"),
     ("click or Enter on a card", "show a tool's output; on “Thinking” to show the reasoning"),
@@ -116,6 +116,6 @@ def help_markdown() -> str:
     return (
         "**Keys**\n\n| key | does |\n|---|---|\n" + keys + "\n\n"
         "**Commands**\n\n| command | does |\n|---|---|\n" + commands + "\n\n"
-        "While a turn runs you can keep typing: a prompt sent then waits and runs when the turn ends "
-        "(Esc interrupts the turn and puts waiting prompts back into the input)."
+        "While a prompt runs you can keep typing: a prompt sent then waits and runs when the one before ends "
+        "(Esc interrupts the running one and puts waiting prompts back into the input)."
     )

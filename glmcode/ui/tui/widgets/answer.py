@@ -1,4 +1,4 @@
-"""The answer region of a turn: the model's streamed `content`, rendered as Markdown.
+"""The answer region of one model turn: the model's streamed `content`, rendered as Markdown.
 
 One Markdown widget fed fragment by fragment gets slower as its document grows (DESIGN.md §8).
 Here finished top-level blocks (see `blocks.split_finished`) become fixed widgets, rendered

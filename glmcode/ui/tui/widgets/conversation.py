@@ -1,4 +1,4 @@
-"""The scrolling conversation: a welcome line, then turns and notes; it follows the stream.
+"""The scrolling conversation: a welcome line, then exchanges and notes; it follows the stream.
 
 Anchored to the bottom: new content keeps it scrolled to the end, until the user scrolls up;
 scrolling back to the end follows again.
@@ -16,7 +16,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from glmcode.ui.tui.widgets.turn import Note, TurnView
+from glmcode.ui.tui.widgets.exchange import ExchangeView, Note
 
 
 def home_relative(path: Path) -> str:
@@ -41,11 +41,11 @@ class Welcome(Static):
 
 
 class ConversationView(VerticalScroll):
-    """Turns and notes, oldest first."""
+    """Exchanges and notes, oldest first."""
 
     def __init__(self) -> None:
         super().__init__(id="conversation")
-        self.turns: list[TurnView] = []
+        self.exchanges: list[ExchangeView] = []
         self.body = Vertical(id="conversation-body")
         """Everything shown; at least as tall as the view, so a short conversation starts at the top."""
 
@@ -59,11 +59,11 @@ class ConversationView(VerticalScroll):
         self.body.mount(widget)
         self._follow()
 
-    def add_turn(self, prompt: str | None = None, label: str = "") -> TurnView:
-        turn = TurnView(prompt, label)
-        self.turns.append(turn)
-        self.mount_item(turn)
-        return turn
+    def add_exchange(self, prompt: str | None = None, label: str = "") -> ExchangeView:
+        exchange = ExchangeView(prompt, label)
+        self.exchanges.append(exchange)
+        self.mount_item(exchange)
+        return exchange
 
     def add_note(self, content: RenderableType, kind: str = "info") -> Note:
         note = Note(content, kind)
@@ -78,7 +78,7 @@ class ConversationView(VerticalScroll):
         self.anchor()
 
     def clear(self) -> AwaitRemove:
-        """Remove everything (a new session); unfreeze the collector so the old turns can be freed."""
-        self.turns.clear()
+        """Remove everything (a new session); unfreeze the collector so the old exchanges can be freed."""
+        self.exchanges.clear()
         gc.unfreeze()
         return self.body.remove_children()

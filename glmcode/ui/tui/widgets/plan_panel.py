@@ -1,4 +1,7 @@
-"""The plan panel: `update_plan` steps with their status, and in goal mode the stage and checks."""
+"""The plan panel: `update_plan` steps with their status, and in goal mode the stage and checks.
+
+The words and marks are `glmcode.ui.present`'s, as in the other front ends.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,12 @@ from rich.text import Text
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from glmcode.engine.events import Verify
-from glmcode.tools.base import PlanStep
+from glmcode.engine.events import PlanStep, Verify
+from glmcode.ui import present
+from glmcode.ui.present import StageLine
 
-STAGES = ("plan", "implement", "verify", "report")
-ICONS = {"completed": ("✓", "green"), "in_progress": ("▶", "yellow"), "pending": ("·", "")}
+STEP_STYLES = {"completed": "green", "in_progress": "yellow", "pending": ""}
+"""The style of a step's mark, by its status."""
 
 
 class PlanPanel(Vertical):
@@ -20,7 +24,9 @@ class PlanPanel(Vertical):
         super().__init__(id="plan-panel")
         self.steps: list[PlanStep] = []
         self.stage: tuple[str, int] | None = None
+        """The goal stage now running: (name, fix round)."""
         self.checks: list[Verify] = []
+        """The verify results of the current round."""
         self._stage = Static(classes="plan-stage")
         self._steps = Static(classes="plan-steps")
         self._checks = Static(classes="plan-checks")
@@ -43,7 +49,7 @@ class PlanPanel(Vertical):
         self._refresh_all()
 
     def show_stage(self, name: str, round_: int) -> None:
-        """A goal stage began; a new implement round starts a fresh list of checks."""
+        """A goal stage began; planning and each verify stage start a fresh list of checks."""
         if name in ("plan", "verify"):
             self.checks = []
         self.stage = (name, round_)
@@ -57,40 +63,38 @@ class PlanPanel(Vertical):
         self.display = bool(self.steps or self.stage)
         self._stage.display = self.stage is not None
         if self.stage is not None:
-            self._stage.update(stage_line(*self.stage))
+            self._stage.update(stage_text(StageLine(*self.stage)))
         self._steps.display = bool(self.steps)
         self._steps.update(steps_text(self.steps))
         self._checks.display = bool(self.checks)
         self._checks.update(checks_text(self.checks))
 
 
-def stage_line(name: str, round_: int) -> Text:
-    """`Goal · implement (2/4) · round 1`: the stage of plan → implement → verify → report."""
-    text = Text.assemble(("Goal · ", "bold"), (name, "bold reverse"))
-    if name in STAGES:
-        text.append(f" ({STAGES.index(name) + 1}/{len(STAGES)})", style="dim")
-    if round_:
-        text.append(f" · round {round_}", style="yellow")
+def stage_text(stage: StageLine) -> Text:
+    """`Goal · implement (2/4) · fix round 1`: the stage of plan → implement → verify → report."""
+    text = Text.assemble(("Goal · ", "bold"), (stage.name, "bold reverse"))
+    if stage.position:
+        text.append(f" ({stage.position})", style="dim")
+    if stage.round:
+        text.append(f" · fix round {stage.round}", style="yellow")
     return text
 
 
 def steps_text(steps: list[PlanStep]) -> Text:
-    done = sum(1 for step in steps if step.status == "completed")
-    text = Text(f"Plan {done}/{len(steps)}\n", style="bold")
+    """`Plan 1/3` over one line a step, each with its mark."""
+    text = Text(f"Plan {present.plan_progress(steps)}\n", style="bold")
     for step in steps:
-        icon, style = ICONS.get(step.status, ("·", ""))
-        text.append(icon + " ", style=style)
-        text.append(step.step + "\n", style="dim" if step.status == "completed" else "")
+        text.append(present.plan_mark(step.status) + " ", style=STEP_STYLES.get(step.status, ""))
+        text.append(present.one_line(step.step) + "\n", style="dim" if step.status == "completed" else "")
     text.rstrip()
     return text
 
 
 def checks_text(checks: list[Verify]) -> Text:
+    """`Checks` over one line a check: its mark and what was checked (`pytest -q (exit 1)`)."""
     text = Text("Checks\n", style="bold")
-    for check in checks:
-        text.append("✓ " if check.passed else "✗ ", style="green" if check.passed else "red")
-        label = check.command or check.rule or ""
-        exit_code = f" (exit {check.exit_code})" if check.exit_code is not None else ""
-        text.append(label + exit_code + "\n")
+    for check in map(present.verify_line, checks):
+        text.append(check.mark + " ", style="green" if check.passed else "red")
+        text.append(check.label + "\n")
     text.rstrip()
     return text

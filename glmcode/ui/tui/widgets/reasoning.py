@@ -1,4 +1,4 @@
-"""The reasoning region of a turn: the model's streamed thinking, dimmed plain text, collapsible."""
+"""The reasoning region of one model turn: the model's streamed thinking, dimmed plain text, collapsible."""
 
 from __future__ import annotations
 

@@ -9,17 +9,9 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from glmcode.engine.events import UsageTotals
+from glmcode.ui import present
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-
-
-def tokens_label(count: int) -> str:
-    """`950`, `12.3k`, `1.2M`."""
-    if count < 1000:
-        return str(count)
-    if count < 1_000_000:
-        return f"{count / 1000:.1f}k"
-    return f"{count / 1_000_000:.1f}M"
 
 
 @dataclass
@@ -30,27 +22,30 @@ class StatusInfo:
     provider: str = ""
     effort: str | None = None
     usage: UsageTotals | None = None
+    """The whole session's totals (every request since the session opened, not only the last run)."""
     last_prompt_tokens: int = 0
     context_window: int = 0
 
 
 def info_text(info: StatusInfo, width: int | None = None) -> Text:
-    """`glm-5.2 · zai · effort high · 12.3k tok · 8.1k cached · $0.0123 · ctx 4%`.
+    """`glm-5.2 · zai · effort high · 12.3k tokens · 80% cached · $0.0123 · ctx 4%`.
 
-    With `width`, the least useful parts are left out until the line fits.
+    The usage parts are `present.usage_line` of the session's totals. With `width`, the least
+    useful parts are left out until the line fits.
     """
-    usage = info.usage or UsageTotals()
+    usage = present.usage_line(info.usage or UsageTotals())
     parts: list[tuple[int, str, str]] = [
         (0, info.model, "bold"),
         (6, info.provider, ""),
         (4, f"effort {info.effort or 'default'}", ""),
-        (2, f"{tokens_label(usage.prompt_tokens + usage.completion_tokens)} tok", ""),
-        (5, f"{tokens_label(usage.cached_tokens)} cached", ""),
-        (3, f"${usage.cost_usd:.4f}" if usage.cost_usd is not None else "cost —", ""),
+        (2, usage.tokens, ""),
+        (5, usage.cached, ""),
+        (3, usage.cost, ""),
     ]
+    parts = [part for part in parts if part[1]]
     if info.context_window:
         share = info.last_prompt_tokens / info.context_window
-        parts.append((1, f"ctx {share:.0%}", "yellow" if share > 0.7 else ""))
+        parts.append((1, f"ctx {present.share_label(share)}", "yellow" if share > 0.7 else ""))
     while width is not None and len(parts) > 1 and sum(len(p[1]) + 3 for p in parts) - 3 > width:
         parts.remove(max(parts, key=lambda part: part[0]))
     text = Text()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -12,28 +12,15 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from glmcode.engine.events import ToolCall, ToolResultEvent
+from glmcode.ui import present
 from glmcode.ui.tui.widgets.diff_view import diff_text
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 HEAD_LINES = 10
 TAIL_LINES = 15
 MAX_LINE_CHARS = 400
-_KEY_ARGUMENTS = ("command", "path", "pattern", "paths", "args")
-
-
-def key_argument(name: str, arguments: Any, limit: int = 90) -> str:
-    """The argument that says what a call does: its command, path or pattern, on one line."""
-    if isinstance(arguments, dict):
-        if name == "update_plan" and isinstance(arguments.get("steps"), list):
-            value: Any = f"{len(arguments['steps'])} steps"
-        else:
-            value = next((arguments[key] for key in _KEY_ARGUMENTS if key in arguments), "")
-        if isinstance(value, list):
-            value = " ".join(str(v) for v in value)
-    else:
-        value = arguments
-    line = " ".join(str(value).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+STATE_MARKS = {"approval": ("?", "yellow"), "ok": ("✓", "green"), "exited": ("!", "yellow"), "failed": ("✗", "red"), "stopped": ("■", "yellow")}
+"""The mark of a card by its state (a running card shows the spinner)."""
 
 
 def clip_output(output: str) -> Text:
@@ -43,21 +30,21 @@ def clip_output(output: str) -> Text:
         hidden = len(lines) - HEAD_LINES - TAIL_LINES
         lines = [*lines[:HEAD_LINES], f"… {hidden} more lines …", *lines[-TAIL_LINES:]]
     lines = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + " …" for line in lines]
-    return Text("\n".join(lines) or "(no output)")
-
-
-def duration_label(ms: float) -> str:
-    return f"{ms:.0f}ms" if ms < 1000 else f"{ms / 1000:.1f}s"
+    return Text(present.printable("\n".join(lines)) or "(no output)")
 
 
 class ToolCard(Vertical, can_focus=True):
-    """`⠋ name  key-argument` while running; `✓ name  key-argument · summary · 0.3s` when done."""
+    """`⠋ name  detail` while running; `✓ name  detail · summary · 0.3s` when done (`!` and the exit
+    code for a command that exited non-zero, `✗` and the first line of the error for a failure).
+
+    The words are `glmcode.ui.present`'s: the call's title, the result's outcome and duration.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter,space", "toggle_output", "Show output", show=False)]
 
     expanded: reactive[bool] = reactive(False)
     state: reactive[str] = reactive("running")
-    """running, approval (waiting for the user), ok, failed, stopped."""
+    """running, approval (waiting for the user), ok, exited (ran, exit code not 0), failed, stopped."""
 
     def __init__(self, call: ToolCall) -> None:
         super().__init__(classes="tool-card")
@@ -85,6 +72,7 @@ class ToolCard(Vertical, can_focus=True):
     def watch_state(self, state: str) -> None:
         self.set_class(state == "failed", "-failed")
         self.set_class(state == "ok", "-ok")
+        self.set_class(state == "exited", "-exited")
         if state not in ("running", "approval") and self._timer is not None:
             self._timer.stop()
         if self.is_mounted:
@@ -98,7 +86,7 @@ class ToolCard(Vertical, can_focus=True):
             self.expanded = True
         else:
             self._details.update(clip_output(result.output))
-        self.state = "ok" if result.ok else "failed"
+        self.state = present.tool_result_line(result).outcome
 
     def stop(self) -> None:
         """The run ended before the tool did (interrupted)."""
@@ -119,17 +107,11 @@ class ToolCard(Vertical, can_focus=True):
 
     def _render_header(self) -> None:
         state = self.state
-        icon, style = {
-            "running": (SPINNER[self._frame % len(SPINNER)], "cyan"),
-            "approval": ("?", "yellow"),
-            "ok": ("✓", "green"),
-            "failed": ("✗", "red"),
-            "stopped": ("■", "yellow"),
-        }[state]
-        line = Text.assemble((icon, style), " ", (self.call.name, "bold"))
-        argument = key_argument(self.call.name, self.call.arguments)
-        if argument:
-            line.append("  " + argument)
+        icon, style = (SPINNER[self._frame % len(SPINNER)], "cyan") if state == "running" else STATE_MARKS[state]
+        title = present.tool_call_line(self.call)
+        line = Text.assemble((icon, style), " ", (title.name, "bold"))
+        if title.detail:
+            line.append(("  " if title.name else "") + title.detail)
         result = self.result
         notes = []
         if state == "approval":
@@ -137,14 +119,9 @@ class ToolCard(Vertical, can_focus=True):
         elif state == "stopped":
             notes.append("stopped")
         elif result is not None:
-            if result.ok:
-                notes.append(result.summary or "done")
-            else:
-                first = result.output.strip().split("\n", 1)[0] if result.output.strip() else result.summary
-                notes.append(first[:120] or "failed")
-            notes.append(duration_label(result.duration_ms))
+            notes.extend(present.tool_result_line(result).notes)
         if notes:
-            line.append(" · " + " · ".join(notes), style="dim" if state != "failed" else "red")
+            line.append(" · " + " · ".join(notes), style={"failed": "red", "exited": "yellow"}.get(state, "dim"))
         if result is not None and not self.expanded:
             line.append("  ▸", style="dim")
         self._header.update(line)

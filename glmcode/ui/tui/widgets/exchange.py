@@ -1,13 +1,13 @@
-"""One exchange in the conversation: the user's prompt, then what the model did, in order.
+"""One exchange in the conversation: the user's prompt, then what was done for it, in order.
 
-Each model request adds a reasoning pane and an answer pane (as its deltas arrive); tool calls
-add cards; goal stages, checks and retries add notes. A new request, a tool call or the end of
-the turn closes the open panes, so the next reasoning starts a new region below.
+An exchange is one prompt (or goal, or /plan) and everything the run did in answer to it: it
+spans as many model turns (one request and its reply) as the run needed. Each model turn adds a
+reasoning pane and an answer pane (as its deltas arrive); tool calls add cards; goal stages,
+checks and retries add notes. A new request, a tool call or the end of the exchange closes the
+open panes, so the next reasoning starts a new region below.
 """
 
 from __future__ import annotations
-
-from time import monotonic
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -15,24 +15,31 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from glmcode.engine.events import Result, ToolCall, ToolResultEvent
+from glmcode.ui import present
 from glmcode.ui.tui.widgets.answer import AnswerPane
 from glmcode.ui.tui.widgets.reasoning import ReasoningPane
-from glmcode.ui.tui.widgets.status_bar import tokens_label
 from glmcode.ui.tui.widgets.tool_card import ToolCard
+
+SCOPES = {"goal": "this goal", "plan": "this plan"}
+"""What an exchange's outcome line counts, by its label (default: `this prompt`)."""
 
 
 class Note(Static):
-    """A line of information in the conversation (kinds: info, stage, ok, warning, error)."""
+    """A line of information in the conversation (kinds: info, stage, ok, warning, error, meta)."""
 
     def __init__(self, content: RenderableType, kind: str = "info") -> None:
         super().__init__(Text(content) if isinstance(content, str) else content, classes=f"note -{kind}")
 
 
-class TurnView(Vertical):
-    """The prompt and everything the run did in answer to it."""
+class ExchangeView(Vertical):
+    """The prompt and everything the run did in answer to it.
+
+    `prompt` is None for an exchange the app opened for events that came without one; `label`
+    names a slash command that opened it (`goal`, `plan`, `compact`).
+    """
 
     def __init__(self, prompt: str | None = None, label: str = "") -> None:
-        super().__init__(classes="turn")
+        super().__init__(classes="exchange")
         self.prompt = prompt
         self.label = label
         self.cards: dict[str, ToolCard] = {}
@@ -41,7 +48,6 @@ class TurnView(Vertical):
         self.result: Result | None = None
         self._reasoning: ReasoningPane | None = None
         self._answer: AnswerPane | None = None
-        self.started = monotonic()
 
     def compose(self):
         if self.prompt is not None:
@@ -112,21 +118,22 @@ class TurnView(Vertical):
         return note
 
     def finish(self, result: Result) -> None:
-        """The run ended: close everything and add a one-line outcome."""
+        """The run ended: close everything and add a one-line outcome of what this run used."""
         self.result = result
         self.end_request()
         for card in self.cards.values():
             card.stop()
+        line = present.result_line(result)
         if result.status == "interrupted":
             self.add_class("-interrupted")
-            self.add_note("■ interrupted — the partial turn is kept; send a prompt to go on", "warning")
+            self.add_note("■ interrupted — what was done so far is kept; send a prompt to go on", "warning")
         elif result.status != "success":
-            self.add_note(f"✗ {result.status}: {result.summary}", "error")
+            self.add_note(f"{line.mark} {result.status}: {line.summary}", "error")
         elif self.label == "goal" and result.summary:
-            self.add_note(f"✓ {result.summary}", "ok")
-        if result.report_path:
-            self.add_note(f"report: {result.report_path}")
-        self.add_note(outcome_line(result, monotonic() - self.started), "meta")
+            self.add_note(f"{line.mark} {present.printable(result.summary).strip()}", "ok")
+        if line.report_path:
+            self.add_note(f"report: {line.report_path}")
+        self.add_note(outcome_line(result, self.label), "meta")
 
     def stop(self) -> None:
         """The run ended without a result (the engine failed): close everything."""
@@ -135,16 +142,7 @@ class TurnView(Vertical):
             card.stop()
 
 
-def outcome_line(result: Result, elapsed_s: float) -> Text:
-    """`4.2s · session: 3 requests · 12.3k tokens · 80% cached · $0.0123`."""
-    usage = result.usage
-    parts = [
-        f"{elapsed_s:.1f}s",
-        f"session: {result.turns} requests",
-        f"{tokens_label(usage.prompt_tokens + usage.completion_tokens)} tokens",
-    ]
-    if usage.prompt_tokens:
-        parts.append(f"{result.cached_share:.0%} cached")
-    if usage.cost_usd is not None:
-        parts.append(f"${usage.cost_usd:.4f}")
-    return Text(" · ".join(parts), style="dim")
+def outcome_line(result: Result, label: str = "") -> Text:
+    """`this prompt: 3 requests · 12.3k tokens · 80% cached · $0.0123 · 4.2s`: what this run used
+    (the status bar keeps the whole session's totals). `label` is the exchange's."""
+    return Text(present.run_outcome(result, SCOPES.get(label, "this prompt")), style="dim")
