@@ -17,6 +17,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from glmcode.errors import ConfigError
 from glmcode.providers import EFFORT_LEVELS, PRESETS, Provider
 
+API_KEY_VARIABLES = ("GLMCODE_API_KEY", "ZAI_API_KEY")
+"""Where glmcode reads its API key from the environment, first found wins. The one list: the
+shell runner removes these from commands' environment, and the redactor hides their values."""
+
 PermissionMode = Literal["read-only", "ask", "auto-edit", "full-auto"]
 Effort = Literal["max", "xhigh", "high", "medium", "low", "minimal", "none"]
 
@@ -48,7 +52,7 @@ class Settings(BaseSettings):
     base_url: str | None = None
     """Endpoint; defaults to the preset's."""
     api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("GLMCODE_API_KEY", "ZAI_API_KEY")
+        default=None, validation_alias=AliasChoices(*API_KEY_VARIABLES)
     )
     effort: Effort | None = None
     """`reasoning_effort`; unset leaves the provider's default (max)."""
