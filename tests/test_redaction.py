@@ -79,6 +79,8 @@ def test_escaped_and_encoded_forms_are_caught() -> None:
     assert redactor.text(unicode_escaped) == '"[redacted:DB_PASSWORD]"'
     url = f"https://example.com/?p={quote(quoted, safe='')}&k={quote(AWS, safe='')}"
     assert redactor.text(url) == "https://example.com/?p=[redacted:DB_PASSWORD]&k=[redacted:AWS_SECRET_ACCESS_KEY]"
+    spaced = Redactor({"SESAME_TOKEN": "open sesame 42!"})
+    assert spaced.text("?a=open%20sesame%2042%21&b=open+sesame+42%21") == "?a=[redacted:SESAME_TOKEN]&b=[redacted:SESAME_TOKEN]"
     assert set(encoded_forms(TOKEN)) == {TOKEN}, "a plain token has one form only"
 
 
