@@ -49,7 +49,7 @@ def main() -> None:
         event = ToolResultEvent(id="call_1", name="read_file", ok=True, output=output, summary="50 KB")
         redacted = redactor.value(event)
         assert all(v not in redacted.output for v in values.values())
-        rows.append((label, median_us(lambda: redactor.value(event), args.repeat), median_us(event.to_json, args.repeat)))
+        rows.append((label, median_us(lambda event=event: redactor.value(event), args.repeat), median_us(event.to_json, args.repeat)))
     print(f"{len(redactor.forms)} forms to hide; 50 KB tool_result; median of {args.repeat}\n")
     print("| output | redact (µs) | to_json (µs) |\n|---|---|---|")
     for label, redact, dump in rows:

@@ -107,7 +107,7 @@ def test_goal_run_hides_secrets_everywhere(glm_server, run_glmcode, tmp_path: Pa
     ], "secrets are labelled; short and one-word values are left alone"
     assert "gh=[redacted:GITHUB_TOKEN] aws=[redacted:AWS_SECRET_ACCESS_KEY]" in shell["output"], "commands keep the tokens they need"
     assert "zai=absent glm=absent" in shell["output"], "glmcode's own key variables are removed from commands"
-    failed = [v for v in run.of_type("verify") if not v["passed"]][0]
+    failed = next(v for v in run.of_type("verify") if not v["passed"])
     assert "deploy token [redacted:GITHUB_TOKEN]" in failed["output"]
     fix_message = [m["content"] for m in glm_server.requests[5].json["messages"] if m["role"] == "user"][-1]
     assert "deploy token [redacted:GITHUB_TOKEN]" in fix_message
@@ -172,4 +172,4 @@ def test_resume_redacts_a_transcript_older_than_the_secret(glm_server, run_glmco
     assert again.returncode == 0, again.stderr
     last = glm_server.requests[-1]
     assert_hidden(TOKEN, "the resumed request", last.body.decode())
-    assert "\ttoken [redacted:GITHUB_TOKEN]" in [m["content"] for m in last.json["messages"] if m["role"] == "tool"][0]
+    assert "\ttoken [redacted:GITHUB_TOKEN]" in next(m["content"] for m in last.json["messages"] if m["role"] == "tool")

@@ -10,7 +10,13 @@ import pytest
 
 from glmcode.config import API_KEY_VARIABLES
 from glmcode.engine.events import Plan, Result, ToolCall, ToolResultEvent, UsageTotals
-from glmcode.redaction import Redactor, encoded_forms, looks_secret_name, looks_secret_value, secret_environment
+from glmcode.redaction import (
+    Redactor,
+    encoded_forms,
+    looks_secret_name,
+    looks_secret_value,
+    secret_environment,
+)
 from glmcode.tools.base import PlanStep
 
 KEY = "zk-4f1e9a7b2c3d.Qx8LmN0pR5"

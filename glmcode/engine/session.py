@@ -29,7 +29,7 @@ from glmcode.engine.transcript import SavedSession, Transcript, new_session_id, 
 if TYPE_CHECKING:
     from glmcode.engine.goal_state import GoalState
 
-_DELTAS: dict[str, type[TextDelta] | type[ReasoningDelta]] = {"text": TextDelta, "reasoning": ReasoningDelta}
+_DELTAS: dict[str, type[TextDelta | ReasoningDelta]] = {"text": TextDelta, "reasoning": ReasoningDelta}
 """Delta event class by its `type`, to rebuild the fragments `RedactingStream` passes on."""
 
 EXIT_CODES: dict[ResultStatus, int] = {"success": 0, "failed": 1, "error": 3, "budget_exhausted": 4, "interrupted": 130}
