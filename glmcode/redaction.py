@@ -187,7 +187,10 @@ class RedactingStream:
         self._redactor = redactor
         self._forms = redactor.forms
         self._longest = max((len(f) for f in self._forms), default=0)
-        self._starts = frozenset(f[0] for f in self._forms)
+        self._by_start: dict[str, list[str]] = {}
+        for form in self._forms:
+            self._by_start.setdefault(form[0], []).append(form)
+        self._start = re.compile("[" + "".join(map(re.escape, self._by_start)) + "]") if self._forms else None
         self._held: dict[str, str] = {}
 
     def feed(self, channel: str, fragment: str) -> list[tuple[str, str]]:
@@ -195,10 +198,10 @@ class RedactingStream:
 
         Text held on other channels is released first (a new channel means they ended).
         """
-        out = [piece for other in list(self._held) if other != channel for piece in self._release(other)]
-        if not self._forms:
+        out = [piece for other in list(self._held) if other != channel for piece in self._release(other)] if self._held else []
+        if self._start is None:
             return [*out, (channel, fragment)] if fragment else out
-        text = self._redactor.text(self._held.pop(channel, "") + fragment)
+        text = self._redactor.text(self._held.pop(channel, "") + fragment if self._held else fragment)
         keep = self._held_back(text)
         if keep:
             self._held[channel] = text[len(text) - keep:]
@@ -215,10 +218,12 @@ class RedactingStream:
 
     def _held_back(self, text: str) -> int:
         """Length of the longest end of `text` that is a proper beginning of a secret form."""
-        start = max(0, len(text) - self._longest + 1)
-        for i in range(start, len(text)):
-            if text[i] in self._starts:
-                tail = text[i:]
-                if any(form.startswith(tail) for form in self._forms):
+        assert self._start is not None
+        candidate = self._start.search(text, max(0, len(text) - self._longest + 1))
+        while candidate is not None:
+            tail = text[candidate.start():]
+            for form in self._by_start[tail[0]]:
+                if form.startswith(tail):
                     return len(tail)
+            candidate = self._start.search(text, candidate.start() + 1)
         return 0
