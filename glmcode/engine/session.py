@@ -93,7 +93,7 @@ class Session:
         """
         if isinstance(event, (TextDelta, ReasoningDelta)):
             for channel, text in self._deltas.feed(event.type, event.text):
-                self._emit_redacted(_DELTAS[channel](text=text))
+                self._emit_redacted(event.model_copy(update={"text": text}) if channel == event.type else _DELTAS[channel](text=text))
             return
         for channel, text in self._deltas.flush():
             self._emit_redacted(_DELTAS[channel](text=text))
