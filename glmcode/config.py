@@ -17,6 +17,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from glmcode.errors import ConfigError
 from glmcode.providers import EFFORT_LEVELS, PRESETS, Provider
 
+API_KEY_VARIABLES = ("GLMCODE_API_KEY", "ZAI_API_KEY")
+"""Where glmcode reads its API key from the environment, first found wins. The one list: the
+shell runner removes these from commands' environment, and the redactor hides their values."""
+
 PermissionMode = Literal["read-only", "ask", "auto-edit", "full-auto"]
 Effort = Literal["max", "xhigh", "high", "medium", "low", "minimal", "none"]
 
@@ -58,7 +62,7 @@ class Settings(BaseSettings):
     Required for presets with a placeholder (cloudflare's `{account_id}`) or none
     (openai-compatible). `--base-url`, `GLMCODE_BASE_URL`."""
     api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("GLMCODE_API_KEY", "ZAI_API_KEY")
+        default=None, validation_alias=AliasChoices(*API_KEY_VARIABLES)
     )
     """API key, kept as a `SecretStr` so it never shows in a repr or log. From `--api-key`,
     `GLMCODE_API_KEY`, then `ZAI_API_KEY` (DESIGN §3), or `api_key` in a config file. None is a

@@ -27,13 +27,14 @@ from glmcode.engine.transcript import (
     read_session,
     sessions_dir,
 )
+from glmcode.redaction import Redactor
 
 SECRET = "sk-live-9f8e7d6c5b4a"
 
 
 def write_session(root: Path, session_id: str, prompt: str = "fix the bug", result: bool = True) -> Path:
     path = sessions_dir(root) / f"{session_id}.jsonl"
-    transcript = Transcript(path, secrets_to_hide=(SECRET,))
+    transcript = Transcript(path, Redactor({"api_key": SECRET}))
     transcript.write({"kind": "session", "id": session_id, "model": "glm-5.2", "provider": "zai", "cwd": str(root)})
     transcript.message({"role": "system", "content": "You are glmcode."})
     transcript.message({"role": "user", "content": prompt})
@@ -144,25 +145,21 @@ def test_new_session_ids_are_valid_and_unique(tmp_path: Path) -> None:
         assert read_session(tmp_path, sid).id == sid
 
 
-def test_secrets_are_redacted_from_every_line(tmp_path: Path) -> None:
+def test_secrets_are_redacted_from_every_record(tmp_path: Path) -> None:
     path = sessions_dir(tmp_path) / "20261122-013000-a1b2c3.jsonl"
-    transcript = Transcript(path, secrets_to_hide=(SECRET, "short"))
+    transcript = Transcript(path, Redactor({"api_key": SECRET, "SHORT_TOKEN": "short"}))
     transcript.message({"role": "tool", "tool_call_id": "c", "content": f"API_KEY={SECRET}\n"})
-    transcript.write({"kind": "session", "headers": {"authorization": f"Bearer {SECRET}"}})
-    transcript.event(ToolResultEvent(id="c", name="run_shell", ok=True, output=f"{SECRET}{SECRET}"))
+    transcript.write({"kind": "session", "headers": {"authorization": f"Bearer {SECRET}"}, SECRET: [SECRET + SECRET]})
+    transcript.message({"role": "user", "content": "a short note"})
     transcript.close()
     text = path.read_text(encoding="utf-8")
     assert SECRET not in text
-    assert text.count("[redacted]") == 4
     lines = [json.loads(line) for line in text.splitlines()]
-    assert lines[0]["message"]["content"] == "API_KEY=[redacted]\n"
-    assert lines[1]["headers"]["authorization"] == "Bearer [redacted]"
-    assert lines[2]["event"]["output"] == "[redacted][redacted]"
-    # secrets shorter than 6 characters are not redacted (they would blank out ordinary words)
-    transcript = Transcript(path, secrets_to_hide=("short",))
-    transcript.message({"role": "user", "content": "a short note"})
-    transcript.close()
-    assert path.read_text(encoding="utf-8").splitlines()[-1].endswith('"a short note"}}')
+    assert lines[0]["message"]["content"] == "API_KEY=[redacted:api_key]\n"
+    assert lines[1]["headers"]["authorization"] == "Bearer [redacted:api_key]"
+    assert lines[1]["[redacted:api_key]"] == ["[redacted:api_key][redacted:api_key]"]
+    # values shorter than 8 characters are not redacted (they would blank out ordinary words)
+    assert lines[2]["message"]["content"] == "a short note"
 
 
 def git(repo: Path, *args: str) -> str:

@@ -23,6 +23,7 @@ from glmcode.model.client import GLMClient, RequestCancelled
 from glmcode.model.conversation import Conversation
 from glmcode.model.turn import AssistantTurn, RawToolCall, string_params_of
 from glmcode.providers import cost_usd
+from glmcode.redaction import Redactor
 from glmcode.rules.permissions import Permissions, mutates
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolResult
 
@@ -52,7 +53,7 @@ class Agent:
         emit: Emit,
         record: Callable[[dict[str, Any]], None],
         prices: tuple[float | None, float | None, float | None] = (None, None, None),
-        secret: str = "",
+        redactor: Redactor | None = None,
         context_window: int | None = None,
         record_reset: Callable[[], None] = lambda: None,
         checkpoint: Callable[[str], None] = lambda label: None,
@@ -65,7 +66,7 @@ class Agent:
         self.emit = emit
         self._record = record
         self._prices = prices
-        self._secret = secret if len(secret) >= 6 else ""
+        self._redactor = redactor or Redactor({})
         self._string_params = string_params_of(tools.schemas())
         self._stop: type[Exception] | None = None
         self._stop_message = ""
@@ -87,8 +88,9 @@ class Agent:
         self._record(message)
 
     def say(self, text: str) -> None:
-        """Append a user message (only ever between tool loops)."""
-        self.append({"role": "user", "content": text})
+        """Append a user message (only ever between tool loops), its secrets redacted: the
+        harness puts untrusted text in them (verify output in goal fix rounds)."""
+        self.append({"role": "user", "content": self._redactor.text(text)})
 
     def interrupt(self, reason: type[Exception] = Interrupted, message: str = "interrupted by the user") -> None:
         """Stop the run from another thread: the stream is closed and running tools are killed."""
@@ -223,8 +225,10 @@ class Agent:
         return result
 
     def _for_model(self, result: ToolResult) -> str:
+        """The tool result as the model reads it, secrets redacted (a file or a command's output
+        may hold the key or a token)."""
         text = result.output if result.ok else f"Error: {result.output}"
-        return text.replace(self._secret, "[redacted]") if self._secret else text
+        return self._redactor.text(text)
 
     def _raise_if_stopped(self) -> None:
         if self._stop is not None:

@@ -10,7 +10,6 @@ fix rounds, and the report is saved with the real verification results appended.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glmcode import prompts
@@ -106,9 +105,10 @@ class GoalRunner:
         )
         report = self.agent.run_until_idle().content.strip()
         path = goal_state.run_dir(self.root, self.session.id) / "report.md"
-        path.write_text(self._report_document(report, diff_stat), encoding="utf-8")
+        document = self.session.redactor.text(self._report_document(report, diff_stat))
+        path.write_text(document, encoding="utf-8")
         self.state.report_path = str(path)
-        _append_step_summary(path)
+        _append_step_summary(document)
         self.session.permissions.read_only_reason = None
         self._advance()
 
@@ -124,7 +124,8 @@ class GoalRunner:
         self._save()
 
     def _save(self) -> None:
-        goal_state.save(self.state, self.root, self.session.id)
+        """Save the state, secrets redacted (the goal text is the user's and may hold one)."""
+        goal_state.save(self.session.redactor.value(self.state), self.root, self.session.id)
 
     def _diff_stat(self) -> str:
         if not self.state.start_tree:
@@ -176,9 +177,9 @@ def _describe(check: verify.Check) -> str:
     return f"{_check_line(check)}\n```\n{output}\n```"
 
 
-def _append_step_summary(report: Path) -> None:
-    """In GitHub Actions, add the report to the job's summary page."""
+def _append_step_summary(report: str) -> None:
+    """In GitHub Actions, add the report (already redacted) to the job's summary page."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(report.read_text(encoding="utf-8") + "\n")
+            handle.write(report + "\n")

@@ -18,16 +18,30 @@ from glmcode import __version__, prompts, tools
 from glmcode.config import Config
 from glmcode.engine.agent import Agent, Interrupted, ModelGaveUp
 from glmcode.engine.budget import Budget, BudgetExhausted
-from glmcode.engine.events import Emit, Error, Event, Result, ResultStatus, Retry, SessionStart
+from glmcode.engine.events import (
+    Emit,
+    Error,
+    Event,
+    ReasoningDelta,
+    Result,
+    ResultStatus,
+    Retry,
+    SessionStart,
+    TextDelta,
+)
 from glmcode.engine.transcript import SavedSession, Transcript, new_session_id, sessions_dir
 from glmcode.model.client import APIFailure, GLMClient, request_head
 from glmcode.model.conversation import Conversation
+from glmcode.redaction import Redactor
 from glmcode.rules.agent_md import Rules, load_rules
 from glmcode.rules.permissions import Approver, Permissions
 from glmcode.tools.base import ToolContext
 
 if TYPE_CHECKING:
     from glmcode.engine.goal_state import GoalState
+
+_DELTAS: dict[str, type[TextDelta | ReasoningDelta]] = {"text": TextDelta, "reasoning": ReasoningDelta}
+"""Delta event class by its `type`, to rebuild the fragments `RedactingStream` passes on."""
 
 EXIT_CODES: dict[ResultStatus, int] = {"success": 0, "failed": 1, "error": 3, "budget_exhausted": 4, "interrupted": 130}
 
@@ -49,7 +63,10 @@ class Session:
         self.id = resume.id if resume else new_session_id()
         self._emit_out = emit
         self.rules: Rules = load_rules(self.root)
-        self.transcript = Transcript(sessions_dir(self.root) / f"{self.id}.jsonl", (config.api_key,))
+        self.redactor = Redactor.for_session(config.api_key)
+        """Hides the API key and secret-looking environment values from every event, message and report."""
+        self._deltas = self.redactor.stream()
+        self.transcript = Transcript(sessions_dir(self.root) / f"{self.id}.jsonl", self.redactor)
         settings = config.settings
         self.ctx = ToolContext(root=self.root, rules=self.rules, shell_timeout=settings.shell_timeout_s)
         self.permissions = Permissions(mode=settings.permission_mode, approver=approver)
@@ -64,7 +81,7 @@ class Session:
             emit=self.emit,
             record=self.transcript.message,
             prices=config.prices,
-            secret=config.api_key,
+            redactor=self.redactor,
             context_window=config.context_window,
             record_reset=self.transcript.reset,
             checkpoint=self._checkpoint,
@@ -79,7 +96,21 @@ class Session:
         self.emit(SessionStart(model=config.model, provider=config.provider.name, cwd=str(self.root), resumed=resume is not None))
 
     def emit(self, event: Event) -> None:
-        """Stamp the session id, write the event to the transcript, pass it to the front end."""
+        """Redact the event, stamp the session id, write it to the transcript, pass it to the front end.
+
+        The one redaction step of DESIGN.md §6: what goes on is a redacted copy (`event` itself is
+        left as it is). Streamed deltas go through `RedactingStream`, so a secret split across
+        fragments is caught too; text it holds back is released before the next other event.
+        """
+        if isinstance(event, (TextDelta, ReasoningDelta)):
+            for channel, text in self._deltas.feed(event.type, event.text):
+                self._emit_redacted(event.model_copy(update={"text": text}) if channel == event.type else _DELTAS[channel](text=text))
+            return
+        for channel, text in self._deltas.flush():
+            self._emit_redacted(_DELTAS[channel](text=text))
+        self._emit_redacted(self.redactor.value(event))
+
+    def _emit_redacted(self, event: Event) -> None:
         event.session_id = self.id
         self.transcript.event(event)
         self._emit_out(event)
@@ -241,9 +272,10 @@ class Session:
         }
 
     def _restore(self, record: SavedSession) -> None:
-        """Replay a transcript's messages; tool calls left without a result get one saying so."""
+        """Replay a transcript's messages (redacted with this session's secrets: the transcript
+        may be older than a key); tool calls left without a result get one saying so."""
         pending: list[str] = []
-        for message in record.messages:
+        for message in map(self.redactor.value, record.messages):
             if message.get("role") == "tool" and message.get("tool_call_id") in pending:
                 pending.remove(message["tool_call_id"])
             elif pending:

@@ -2,9 +2,12 @@
 
 One JSON object a line, written and flushed as things happen, so a crash loses at most the line
 being written. Kinds: `session` (first line: who, where, which model — never the API key),
-`message` (every message sent to the model, exactly as sent), `event` (every event except the
+`message` (every message sent to the model, as sent but for redaction), `event` (every event except the
 streamed text deltas, which the assistant message holds in full), `reset` (the conversation was
 compacted and restarts with the messages that follow). Resume reads the messages back.
+
+No secret reaches the file: records pass the session's `Redactor`; events arrive already
+redacted (`Session.emit` is the one step every event passes).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from glmcode.engine.events import Event, ReasoningDelta, TextDelta
 from glmcode.errors import ConfigError
+from glmcode.redaction import Redactor
 
 GLMCODE_DIR = ".glmcode"
 _GITIGNORE = "# written by glmcode: its sessions and runs stay out of git\n*\n!config.toml\n"
@@ -55,23 +59,22 @@ def new_session_id() -> str:
 class Transcript:
     """Appends records to one session's JSONL file."""
 
-    def __init__(self, path: Path, secrets_to_hide: tuple[str, ...] = ()) -> None:
+    def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
+        """Open `path` for appending; `redactor` hides secrets in every record but events."""
         self.path = path
         torn = not _ends_cleanly(path)
         self._file = open(path, "a", encoding="utf-8")
         if torn:  # a crash cut the last line: end it, so the next record is not glued onto it
             self._file.write("\n")
             self._file.flush()
-        self._secrets = tuple(s for s in secrets_to_hide if len(s) >= 6)
+        self._redactor = redactor or Redactor({})
 
     def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-        for secret in self._secrets:
-            line = line.replace(secret, "[redacted]")
-        self._file.write(line + "\n")
-        self._file.flush()
+        """Append one record (a JSON object), its secrets redacted, and flush it."""
+        self._append(self._redactor.value(record))
 
     def message(self, message: dict[str, Any]) -> None:
+        """Record a message as sent to the model (secrets redacted)."""
         self.write({"kind": "message", "message": message})
 
     def reset(self) -> None:
@@ -79,8 +82,14 @@ class Transcript:
         self.write({"kind": "reset"})
 
     def event(self, event: Event) -> None:
+        """Record an event, deltas excepted. The event must be redacted already (`Session.emit`
+        does it, once for stdout, the TUI and this file alike)."""
         if not isinstance(event, (ReasoningDelta, TextDelta)):
-            self.write({"kind": "event", "event": event.model_dump(mode="json")})
+            self._append({"kind": "event", "event": event.model_dump(mode="json")})
+
+    def _append(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._file.flush()
 
     def close(self) -> None:
         if not self._file.closed:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from glmcode.config import API_KEY_VARIABLES
 from glmcode.tools.base import ToolError
 
 HEAD_BYTES = 10_000
@@ -34,8 +35,12 @@ POLL_S = 0.05
 
 _ENV_OVERRIDES = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"}
 """Nothing may wait for a terminal: there is none."""
-_ENV_SECRETS = ("GLMCODE_API_KEY", "ZAI_API_KEY")
-"""glmcode's own API key never reaches the commands the model runs (nor, through them, the model)."""
+_ENV_SECRETS = API_KEY_VARIABLES
+"""glmcode's own API key never reaches the commands the model runs (nor, through them, the model).
+
+Only glmcode's own key variables are removed: other secret-looking ones (`GITHUB_TOKEN`, cloud
+credentials) are what commands legitimately need; the redactor hides their values in what the
+commands print instead."""
 
 
 @dataclass(frozen=True)
