@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from glmcode.errors import Refusal
 from glmcode.rules.agent_md import Rules, find_rule_files, load_rules, parse_into
-from glmcode.tools.base import ToolError
 
 
 def git_init(path: Path) -> Path:
@@ -161,10 +161,10 @@ def test_protected_globs_are_relative_to_the_declaring_file(tmp_path: Path) -> N
     assert [p.base for p in rules.protected] == [root, root / "web"]
 
     rules.check_write(root / "data" / "a.csv", root)  # the web/ rule does not reach the root's data/
-    with pytest.raises(ToolError) as caught:
+    with pytest.raises(Refusal) as caught:
         rules.check_write(root / "web" / "data" / "a.csv", root)
     assert str(caught.value) == "refused by the AGENT.md rule “Do not edit `data/*.csv`”: web/data/a.csv is protected"
-    with pytest.raises(ToolError, match=r"web/package\.lock is protected"):
+    with pytest.raises(Refusal, match=r"web/package\.lock is protected"):
         rules.check_write(root / "web" / "package.lock", root)
 
 
@@ -198,7 +198,7 @@ def strict(tmp_path: Path) -> Rules:
     ],
 )
 def test_commits_are_refused(strict: Rules, command: str) -> None:
-    with pytest.raises(ToolError) as caught:
+    with pytest.raises(Refusal) as caught:
         strict.check_command(command)
     assert str(caught.value) == "refused by the AGENT.md rule “Do not commit”: the command commits or pushes"
 
@@ -209,7 +209,7 @@ def test_commits_are_refused(strict: Rules, command: str) -> None:
      "pnpm add zod", "yarn add react", "go get example.com/x", "cd web && npm install @types/node"],
 )
 def test_dependency_adds_are_refused(strict: Rules, command: str) -> None:
-    with pytest.raises(ToolError) as caught:
+    with pytest.raises(Refusal) as caught:
         strict.check_command(command)
     assert str(caught.value) == "refused by the AGENT.md rule “Do not add dependencies”: the command adds a dependency"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pathspec
 
-from glmcode.tools.base import ToolError
+from glmcode.errors import Refusal
 
 RULE_FILENAMES = ("AGENT.md", "AGENTS.md", "CLAUDE.md")
 """Looked for in each folder, in this order of preference; the first one present is used."""
@@ -122,17 +122,17 @@ class Rules:
         return None
 
     def check_write(self, path: Path, root: Path) -> None:
-        """Raise `ToolError` if writing `path` (absolute, resolved) breaks a constraint."""
+        """Raise `Refusal` if writing `path` (absolute, resolved) breaks a constraint."""
         reason = self.broken_by_write(path, root)
         if reason:
-            raise ToolError(reason)
+            raise Refusal(reason)
 
     def check_command(self, command: str) -> None:
-        """Raise `ToolError` if a shell command would break a constraint (commits, new dependencies)."""
+        """Raise `Refusal` if a shell command would break a constraint (commits, new dependencies)."""
         if self.no_commit_rule and _GIT_COMMIT.search(command):
-            raise ToolError(f"refused by the AGENT.md rule “{self.no_commit_rule}”: the command commits or pushes")
+            raise Refusal(f"refused by the AGENT.md rule “{self.no_commit_rule}”: the command commits or pushes")
         if self.no_dependencies_rule and _DEP_ADD.search(command):
-            raise ToolError(
+            raise Refusal(
                 f"refused by the AGENT.md rule “{self.no_dependencies_rule}”: the command adds a dependency"
             )
 
