@@ -326,7 +326,7 @@ def bench_growth(checkpoints: Sequence[int], repeats: int, scratch: Path, spec: 
     """Time of one request (send, stream back, parse) with a history of N turns, three ways."""
     import openai
 
-    from glmcode import tools
+    from glmcode.tools.registry import ToolRegistry
     from glmcode.model.client import GLMClient, request_head
     from glmcode.config import load_config
     from glmcode.model.conversation import Conversation
@@ -338,7 +338,7 @@ def bench_growth(checkpoints: Sequence[int], repeats: int, scratch: Path, spec: 
     reply = ScriptedTurn(tool_calls=[ScriptedToolCall(name="read_file", arguments={"path": "small.txt"})])
     with GLMServer() as server:
         config = load_config(scratch, {"base_url": server.url, "api_key": "k"})
-        head = request_head(config, tools.schemas())
+        head = request_head(config, ToolRegistry().schemas())
         conversation = Conversation(head)
         messages: list[dict[str, Any]] = []
         for message in ({"role": "system", "content": spec["system"]}, {"role": "user", "content": spec["prompt"]}):

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from glmcode import output_budget
 from glmcode.errors import ConfigError
 from glmcode.providers import EFFORT_LEVELS, PRESETS, Provider
 
@@ -119,6 +120,11 @@ class Settings(BaseSettings):
     shell_timeout_s: float = Field(default=120.0, gt=0)
     """Default timeout of a `run_shell` command, in seconds (> 0), used when the model gives
     none; a command's own `timeout` may go up to 1,800 s."""
+    tool_output_chars: int = Field(default=output_budget.DEFAULT_LIMIT, ge=1000)
+    """The output budget: characters (not bytes) of one tool result the model reads at most,
+    ≥ 1,000, default 50,000. A longer result keeps its head and tail with one note of what was
+    cut (`glmcode.output_budget`); read_file pages within it. Config files and
+    `GLMCODE_TOOL_OUTPUT_CHARS`."""
     verify: list[str] = Field(default_factory=list)
     """Extra verify commands for goal mode (DESIGN §5), run after AGENT.md's and before
     `--verify`'s, duplicates dropped. Empty by default."""

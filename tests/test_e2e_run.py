@@ -41,6 +41,7 @@ def test_task_reads_edits_and_answers(glm_server, run_glmcode, repo: Path):
     assert types[0] == "session_start" and types[-1] == "result" and types.count("result") == 1
     assert "".join(e["text"] for e in run.of_type("reasoning")).startswith("I should look at calc.py first.")
     assert [e["name"] for e in run.of_type("tool_call")] == ["read_file", "edit_file"]
+    assert [e["title"] for e in run.of_type("tool_call")] == ["read_file calc.py", "edit_file calc.py"]
     assert all(e["ok"] for e in run.of_type("tool_result"))
     assert "+    return a + b" in run.of_type("tool_result")[1]["diff"]
     result = run.result
@@ -263,7 +264,8 @@ def test_permission_modes_refuse_with_a_clear_tool_error(glm_server, run_glmcode
     asked = run_glmcode("run", "do it", cwd=repo)
     shell, write = asked.of_type("tool_result")
     assert not shell["ok"] and "approval" in shell["output"] and "--yes" in shell["output"]
-    assert not write["ok"]
+    assert not write["ok"] and shell["summary"] == write["summary"] == "refused"
+    assert [e["title"] for e in asked.of_type("tool_call")] == ["run_shell touch made-by-shell", "write_file new.txt"]
     assert not (repo / "made-by-shell").exists() and not (repo / "new.txt").exists()
 
     glm_server.script(turns)
@@ -291,8 +293,8 @@ def test_agent_md_rules_are_enforced(glm_server, run_glmcode, tmp_path: Path):
     ])
     run = run_glmcode("run", "go", "--yes", cwd=repo)
     edit, commit, tests = run.of_type("tool_result")
-    assert not edit["ok"] and "Do not modify `migrations/**`" in edit["output"]
-    assert not commit["ok"] and "Do not commit" in commit["output"]
+    assert not edit["ok"] and "Do not modify `migrations/**`" in edit["output"] and edit["summary"] == "refused"
+    assert not commit["ok"] and "Do not commit" in commit["output"] and commit["summary"] == "refused"
     assert tests["ok"] and "tests ran ok" in tests["output"]
     assert (repo / "migrations/0001.sql").read_text() == "create table t();\n"
     system = messages_of(glm_server.requests[0])[0]["content"]

@@ -1,14 +1,21 @@
-"""Permission modes × tool kinds, per-session approvals, and the goal plan stage's read-only reason."""
+"""Permission modes × tool kinds, per-session approvals, and the goal plan stage's read-only reason.
+
+Permissions decide from a `CallInfo` (what a call is), never from tool classes: the matrix runs
+through the real tools' `info`, and the same decisions come from bare `CallInfo`s.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
-from glmcode import tools
-from glmcode.rules.permissions import Permissions, is_read_only_command
-from glmcode.tools.base import ToolArgs
+from glmcode.errors import Refusal
+from glmcode.rules.permissions import CallInfo, Permissions, is_read_only_command
+from glmcode.tools.registry import ToolRegistry
+
+TOOLS = ToolRegistry()
 
 ARGS: dict[str, dict[str, Any]] = {
     "read_file": {"path": "a.py"},
@@ -26,18 +33,31 @@ class Approver:
 
     def __init__(self, decision: str = "once") -> None:
         self.decision = decision
-        self.asked: list[tuple[str, str, ToolArgs]] = []
+        self.asked: list[tuple[str, str, BaseModel]] = []
 
-    def __call__(self, name: str, description: str, args: ToolArgs) -> str:
+    def __call__(self, name: str, description: str, args: BaseModel) -> str:
         self.asked.append((name, description, args))
         return self.decision
 
 
-def check(permissions: Permissions, name: str, **override: Any) -> str | None:
-    tool = tools.get(name)
+def info(name: str, **override: Any) -> CallInfo:
+    """The `CallInfo` the registry builds for a call of the real tool `name`."""
+    tool = TOOLS.get(name)
     assert tool is not None
-    args = tool.Args.model_validate({**ARGS[name], **override})
-    return permissions.check(tool, args, f"{name} call")
+    return tool.info(tool.Args.model_validate({**ARGS[name], **override}))
+
+
+def refusal(permissions: Permissions, call: CallInfo) -> str | None:
+    """None if `call` may run, else the `Refusal` message."""
+    try:
+        permissions.check(call)
+    except Refusal as refused:
+        return str(refused)
+    return None
+
+
+def check(permissions: Permissions, name: str, **override: Any) -> str | None:
+    return refusal(permissions, info(name, **override))
 
 
 ALLOW, ASK, REFUSE = "allow", "ask", "refuse"
@@ -62,8 +82,8 @@ def test_mode_by_tool_matrix(mode: str, name: str, expected: str) -> None:
         assert outcome is None and approver.asked == []
     elif expected == ASK:
         assert outcome is None
-        assert [(n, d) for n, d, _ in approver.asked] == [(name, f"{name} call")]
-        assert approver.asked[0][2] == tools.get(name).Args.model_validate(ARGS[name])
+        assert [(n, d) for n, d, _ in approver.asked] == [(name, info(name).description)]
+        assert approver.asked[0][2] == info(name).args
     else:
         assert outcome == f"refused: {name} changes the workspace and this session is in read-only permission mode"
         assert approver.asked == []
@@ -159,3 +179,47 @@ def test_commands_that_may_write_are_not_read_only(command: str) -> None:
 )
 def test_commands_that_write_or_run_programs_through_options_are_not_read_only(command: str) -> None:
     assert is_read_only_command(command) is False
+
+
+# --- decisions from what a call is, not from tool classes ----------------------------------------
+
+
+class Thing(BaseModel):
+    what: str = "thing"
+
+
+def bare(name: str, kind: str, mutates: bool) -> CallInfo:
+    return CallInfo(name=name, kind=kind, mutates=mutates, description=f"{name} thing", args=Thing())
+
+
+@pytest.mark.parametrize(
+    ("call", "auto_edit"),
+    [
+        (bare("mcp__db__query", "read", False), ALLOW),
+        (bare("mcp__fs__write", "edit", True), ALLOW),
+        (bare("mcp__ci__check", "check", True), ALLOW),
+        (bare("mcp__sh__exec", "exec", True), ASK),
+        (bare("mcp__sh__exec", "exec", False), ALLOW),
+    ],
+)
+def test_call_info_alone_decides(call: CallInfo, auto_edit: str) -> None:
+    approver = Approver("deny")
+    outcome = refusal(Permissions(mode="auto-edit", approver=approver), call)
+    if auto_edit == ALLOW:
+        assert outcome is None and approver.asked == []
+    else:
+        assert outcome == f"refused: the user denied this {call.name} call"
+        assert approver.asked == [(call.name, f"{call.name} thing", call.args)]
+    read_only = refusal(Permissions(mode="read-only"), call)
+    assert (read_only is None) == (not call.mutates)
+
+
+def test_tools_say_what_they_are() -> None:
+    assert [(t.name, t.kind) for t in TOOLS] == [
+        ("read_file", "read"), ("write_file", "edit"), ("edit_file", "edit"), ("list_files", "read"),
+        ("search", "read"), ("run_shell", "exec"), ("git_status", "read"), ("git_diff", "read"),
+        ("lint", "check"), ("run_tests", "check"), ("update_plan", "plan"),
+    ]
+    assert info("run_shell", command="git log --oneline | head -3").mutates is False
+    assert info("run_shell", command="make build").mutates is True
+    assert info("lint").mutates is True and info("read_file").mutates is False

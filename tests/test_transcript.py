@@ -45,7 +45,7 @@ def write_session(root: Path, session_id: str, prompt: str = "fix the bug", resu
         "role": "assistant", "content": "", "reasoning_content": "look",
         "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": '{"path":"é.py"}'}}],
     })
-    transcript.event(ToolCall(session_id=session_id, id="c1", name="read_file", arguments={"path": "é.py"}))
+    transcript.event(ToolCall(session_id=session_id, id="c1", name="read_file", arguments={"path": "é.py"}, title="read_file é.py"))
     transcript.event(ToolResultEvent(session_id=session_id, id="c1", name="read_file", ok=True, output="1\tx"))
     transcript.message({"role": "tool", "tool_call_id": "c1", "content": "1\tx"})
     if result:
@@ -64,7 +64,7 @@ def test_records_round_trip(tmp_path: Path) -> None:
     assert record.messages[2]["tool_calls"][0]["function"]["arguments"] == '{"path":"é.py"}'
     # streamed text deltas are not stored: the assistant message holds them
     assert [e["type"] for e in record.events] == ["session_start", "tool_call", "tool_result", "result"]
-    assert record.events[1] == {"type": "tool_call", "session_id": sid, "id": "c1", "name": "read_file", "arguments": {"path": "é.py"}}
+    assert record.events[1] == {"type": "tool_call", "session_id": sid, "id": "c1", "name": "read_file", "arguments": {"path": "é.py"}, "title": "read_file é.py"}
     assert record.first_prompt == "fix the bug"
     assert record.last_result is not None and record.last_result["status"] == "success"
     assert "é.py" in path.read_text(encoding="utf-8")  # UTF-8, not \u escapes

@@ -5,8 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from glmcode import tools
-from glmcode.model.turn import AssistantTurn, RawToolCall, TurnAccumulator, parse_raw_tool_calls, string_params_of
+from glmcode.model.turn import (
+    AssistantTurn,
+    RawToolCall,
+    TurnAccumulator,
+    parse_raw_tool_calls,
+    string_params_of,
+)
+from glmcode.tools.registry import ToolRegistry
 
 
 def chunk(delta: dict[str, Any] | None = None, finish_reason: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -201,7 +207,8 @@ def test_is_empty() -> None:
 
 # --- raw <tool_call> text (self-hosted servers) -------------------------------------------
 
-STRING_PARAMS = string_params_of(tools.schemas())
+TOOLS = ToolRegistry()
+STRING_PARAMS = string_params_of(TOOLS.schemas())
 
 
 def test_string_params_of_the_real_tool_schemas() -> None:
@@ -209,7 +216,7 @@ def test_string_params_of_the_real_tool_schemas() -> None:
     assert STRING_PARAMS["write_file"] == {"path", "content"}
     assert STRING_PARAMS["run_shell"] == {"command"}
     assert STRING_PARAMS["git_status"] == set()
-    assert set(STRING_PARAMS) == {t.name for t in tools.ALL_TOOLS}
+    assert set(STRING_PARAMS) == set(TOOLS.names)
 
 
 def test_string_params_of_handles_any_of() -> None:

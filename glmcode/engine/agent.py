@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from glmcode import prompts, tools
+from glmcode import prompts
 from glmcode.engine import compaction
 from glmcode.engine.budget import Budget
 from glmcode.engine.compaction import AUTO_COMPACT_SHARE
@@ -24,8 +24,9 @@ from glmcode.model.conversation import Conversation
 from glmcode.model.turn import AssistantTurn, RawToolCall, string_params_of
 from glmcode.providers import cost_usd
 from glmcode.redaction import Redactor
-from glmcode.rules.permissions import Permissions, mutates
-from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from glmcode.rules.permissions import CallInfo, Permissions
+from glmcode.tools.base import ToolContext, ToolResult
+from glmcode.tools.registry import BoundCall, InvalidArguments, ToolRegistry, UnknownTool, unbound_result
 
 MAX_LENGTH_CONTINUATIONS = 2
 MAX_EMPTY_NUDGES = 1
@@ -47,6 +48,7 @@ class Agent:
         *,
         client: GLMClient,
         conversation: Conversation,
+        tools: ToolRegistry,
         ctx: ToolContext,
         permissions: Permissions,
         budget: Budget,
@@ -60,6 +62,8 @@ class Agent:
     ) -> None:
         self.client = client
         self.conversation = conversation
+        self.tools = tools
+        """The session's tools: the agent runs every call through them."""
         self.ctx = ctx
         self.permissions = permissions
         self.budget = budget
@@ -67,7 +71,8 @@ class Agent:
         self._record = record
         self._prices = prices
         self._redactor = redactor or Redactor({})
-        self._string_params = string_params_of(tools.schemas())
+        self._schemas_seen: list[dict] | None = None
+        self._string_params_cache: dict[str, set[str]] = {}
         self._stop: type[Exception] | None = None
         self._stop_message = ""
         self._context_window = context_window
@@ -166,7 +171,7 @@ class Agent:
 
         try:
             turn = self.client.complete(
-                self.conversation.body(), on_delta, turn_number=self.turns, string_params=self._string_params
+                self.conversation.body(), on_delta, turn_number=self.turns, string_params=self._string_params()
             )
         except RequestCancelled as cancelled:
             partial = cancelled.partial
@@ -197,10 +202,29 @@ class Agent:
         self.last_prompt_tokens = prompt_tokens
         self.emit(usage)
 
+    def _string_params(self) -> dict[str, set[str]]:
+        """Each tool's string parameters, recomputed only when the registry's schemas change."""
+        schemas = self.tools.schemas()
+        if schemas is not self._schemas_seen:
+            self._string_params_cache = string_params_of(schemas)
+            self._schemas_seen = schemas
+        return self._string_params_cache
+
     def _run_tool(self, call: RawToolCall, *, cut_off: bool) -> ToolResult:
-        self.emit(ToolCall(id=call.id, name=call.name, arguments=_arguments_for_display(call.arguments)))
+        bound: BoundCall | None = None
+        try:
+            bound = self.tools.bind(call.name, call.arguments)
+            title = bound.info.description
+        except (UnknownTool, InvalidArguments) as e:
+            failure, title = e, call.name
+        self.emit(ToolCall(id=call.id, name=call.name, arguments=_arguments_for_display(call.arguments), title=title))
         started = time.perf_counter()
-        result = self._execute(call, cut_off)
+        if bound is not None:
+            result = self.tools.run(bound, self.ctx, self._gate)
+        elif cut_off and isinstance(failure, InvalidArguments):
+            result = ToolResult(ok=False, output=prompts.load("cut_off_tool_call.md"), summary="cut off")
+        else:
+            result = unbound_result(failure, self.ctx)
         self.emit(
             ToolResultEvent(
                 id=call.id, name=call.name, ok=result.ok, output=result.output, summary=result.summary,
@@ -211,18 +235,12 @@ class Agent:
             self.emit(Plan(steps=result.plan, explanation=self.ctx.plan_explanation))
         return result
 
-    def _execute(self, call: RawToolCall, cut_off: bool) -> ToolResult:
-        def gate(tool: type[Tool], args: ToolArgs) -> str | None:
-            refusal = self.permissions.check(tool, args, _describe_call(call))
-            if refusal is None and self._checkpoint_due and mutates(tool, args):
-                self._checkpoint_due = False
-                self._checkpoint(f"before {_describe_call(call)[:120]}")
-            return refusal
-
-        result = tools.call(call.name, call.arguments, self.ctx, gate)
-        if cut_off and result.summary == "invalid arguments":
-            return ToolResult(ok=False, output=prompts.load("cut_off_tool_call.md"), summary="cut off")
-        return result
+    def _gate(self, call: CallInfo) -> None:
+        """Permissions first (raises `Refusal`); then, before the run's first change, a checkpoint."""
+        self.permissions.check(call)
+        if self._checkpoint_due and call.mutates:
+            self._checkpoint_due = False
+            self._checkpoint(f"before {call.description[:120]}")
 
     def _for_model(self, result: ToolResult) -> str:
         """The tool result as the model reads it, secrets redacted (a file or a command's output
@@ -238,17 +256,8 @@ class Agent:
 
 
 def _arguments_for_display(raw: str) -> Any:
+    """The arguments as a JSON value for the `tool_call` event, or the raw text if it is not JSON."""
     try:
         return json.loads(raw) if raw.strip() else {}
     except ValueError:
         return raw
-
-
-def _describe_call(call: RawToolCall) -> str:
-    """One line for an approval prompt: the tool and its key argument."""
-    args = _arguments_for_display(call.arguments)
-    if isinstance(args, dict):
-        for key in ("command", "path", "paths", "args", "pattern"):
-            if key in args:
-                return f"{call.name} {args[key]}"
-    return f"{call.name} {call.arguments[:200]}"

@@ -67,6 +67,9 @@ class ToolCall(Event):
     id: str
     name: str
     arguments: Any
+    title: str = ""
+    """One line naming the tool and its key argument (`run_shell pytest -q`), from the tool itself;
+    the tool's name alone when the call could not be understood."""
 
 
 class ToolResultEvent(Event):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from glmcode import __version__, prompts, tools
+from glmcode import __version__, prompts
 from glmcode.config import Config
 from glmcode.engine.agent import Agent, Interrupted, ModelGaveUp
 from glmcode.engine.budget import Budget, BudgetExhausted
@@ -36,6 +36,7 @@ from glmcode.redaction import Redactor
 from glmcode.rules.agent_md import Rules, load_rules
 from glmcode.rules.permissions import Approver, Permissions
 from glmcode.tools.base import ToolContext
+from glmcode.tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
     from glmcode.engine.goal_state import GoalState
@@ -68,13 +69,18 @@ class Session:
         self._deltas = self.redactor.stream()
         self.transcript = Transcript(sessions_dir(self.root) / f"{self.id}.jsonl", self.redactor)
         settings = config.settings
-        self.ctx = ToolContext(root=self.root, rules=self.rules, shell_timeout=settings.shell_timeout_s)
+        self.tools = ToolRegistry()
+        """This session's tools: the built-ins, then any added at run time."""
+        self.ctx = ToolContext(
+            root=self.root, rules=self.rules, shell_timeout=settings.shell_timeout_s, output_chars=settings.tool_output_chars
+        )
         self.permissions = Permissions(mode=settings.permission_mode, approver=approver)
         self.budget = Budget(settings.max_turns, settings.max_cost, settings.timeout)
-        self.conversation = Conversation(request_head(config, tools.schemas()))
+        self.conversation = Conversation(request_head(config, self.tools.schemas()))
         self.agent = Agent(
             client=GLMClient(config, on_retry=self._on_retry),
             conversation=self.conversation,
+            tools=self.tools,
             ctx=self.ctx,
             permissions=self.permissions,
             budget=self.budget,
@@ -202,7 +208,7 @@ class Session:
         settings = self.config.settings.model_copy(update=changes)
         self.config = resolve(settings)
         self.agent.client.reconfigure(self.config)
-        self.conversation.set_head(request_head(self.config, tools.schemas()))
+        self.conversation.set_head(request_head(self.config, self.tools.schemas()))
 
     def undo_last_run(self) -> list[str] | None:
         """Put the workspace back as it was before this session's last run that changed files.

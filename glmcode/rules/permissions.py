@@ -1,8 +1,10 @@
 """Who may do what: the permission mode, per-session approvals, and the goal stage's limits.
 
-`Permissions.check` answers one tool call with `None` (go ahead) or the refusal the model reads.
-In `ask` mode the question goes to an `Approver` (the TUI's modal, or a terminal prompt); with no
-one to ask, the call is refused with a message that says how to allow it.
+`Permissions.check` answers one call, described by a `CallInfo` (what the call is, not which
+tool class makes it): it returns when the call may run and raises `Refusal` with the message the
+model reads when it may not. In `ask` mode the question goes to an `Approver` (the TUI's modal,
+or a terminal prompt); with no one to ask, the call is refused with a message that says how to
+allow it.
 """
 
 from __future__ import annotations
@@ -13,14 +15,35 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from glmcode.tools.base import Tool, ToolArgs
+from pydantic import BaseModel
+
+from glmcode.errors import Refusal
+
+Kind = Literal["read", "edit", "exec", "check", "plan"]
+"""What a call does. read: no side effects; edit: writes files; exec: runs commands; check: runs
+only the commands the repo itself declares (lint, tests), so `auto-edit` allows it; plan: only
+updates the plan."""
 
 Decision = Literal["once", "always", "deny"]
-Approver = Callable[[str, str, ToolArgs], Decision]
+Approver = Callable[[str, str, BaseModel], Decision]
 """Called with (tool name, one-line description of the call, arguments); returns the decision."""
 
-CHECK_TOOLS = frozenset({"lint", "run_tests"})
-"""Run only the commands the repo itself declares in AGENT.md, so `auto-edit` allows them."""
+
+@dataclass(frozen=True)
+class CallInfo:
+    """One call as the rules see it: everything a permission decision may look at."""
+
+    name: str
+    """The tool's name, e.g. `run_shell`."""
+    kind: Kind
+    """What the tool does (see `Kind`)."""
+    mutates: bool
+    """Whether this call, with these arguments, may change the workspace."""
+    description: str
+    """One line naming the tool and its key argument, as shown in approvals."""
+    args: BaseModel
+    """The validated arguments."""
+
 
 READ_ONLY_PROGRAMS = frozenset({
     "ls", "cat", "head", "tail", "grep", "egrep", "fgrep", "rg", "find", "wc", "pwd", "file",
@@ -71,13 +94,6 @@ def is_read_only_command(command: str) -> bool:
     return True
 
 
-def mutates(tool: type[Tool], args: ToolArgs) -> bool:
-    """Whether a call may change the workspace: edits, and commands that are not read-only."""
-    if tool.kind in ("read", "plan"):
-        return False
-    return not (tool.name == "run_shell" and is_read_only_command(getattr(args, "command", "")))
-
-
 @dataclass
 class Permissions:
     """The permission mode of a session, and the approvals given during it."""
@@ -88,26 +104,25 @@ class Permissions:
     """When set (e.g. by the goal plan stage), every mutating call is refused with this reason."""
     always_allowed: set[str] = field(default_factory=set)
 
-    def check(self, tool: type[Tool], args: ToolArgs, description: str) -> str | None:
-        """None if the call may run; otherwise the refusal message for the model."""
-        if not mutates(tool, args):
-            return None
+    def check(self, call: CallInfo) -> None:
+        """Return if `call` may run; raise `Refusal` with the message for the model if not."""
+        if not call.mutates:
+            return
         if self.read_only_reason:
-            return self.read_only_reason
+            raise Refusal(self.read_only_reason)
         if self.mode == "read-only":
-            return f"refused: {tool.name} changes the workspace and this session is in read-only permission mode"
-        if self.mode == "full-auto" or tool.name in self.always_allowed:
-            return None
-        if self.mode == "auto-edit" and (tool.kind == "edit" or tool.name in CHECK_TOOLS):
-            return None
+            raise Refusal(f"refused: {call.name} changes the workspace and this session is in read-only permission mode")
+        if self.mode == "full-auto" or call.name in self.always_allowed:
+            return
+        if self.mode == "auto-edit" and call.kind in ("edit", "check"):
+            return
         if self.approver is None:
-            return (
-                f"refused: {tool.name} needs the user's approval in {self.mode} mode and nobody can be asked "
+            raise Refusal(
+                f"refused: {call.name} needs the user's approval in {self.mode} mode and nobody can be asked "
                 "in this run (the user can allow it with --permission-mode auto-edit or full-auto, or --yes)"
             )
-        decision = self.approver(tool.name, description, args)
+        decision = self.approver(call.name, call.description, call.args)
         if decision == "always":
-            self.always_allowed.add(tool.name)
+            self.always_allowed.add(call.name)
         if decision == "deny":
-            return f"refused: the user denied this {tool.name} call"
-        return None
+            raise Refusal(f"refused: the user denied this {call.name} call")

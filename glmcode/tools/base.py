@@ -1,8 +1,11 @@
 """What every tool is made of: a pydantic arguments model, a kind, and a `run` function.
 
 A tool never knows about the UI or the permission mode. It receives validated arguments and a
-`ToolContext` (the workspace root, the repo's rules, the plan) and returns a `ToolResult`, or
-raises `ToolError` with a message the model can read and act on.
+`ToolContext` (the workspace root, the repo's rules, the plan, the output budget) and returns a
+`ToolResult`, or raises `ToolError` (or `Refusal`, when a rule forbids the call) with a message
+the model can read and act on. What the permission rules need to know about a call — whether it
+changes the workspace, a one-line description — the tool answers itself (`mutates`, `describe`),
+so nothing elsewhere branches on tool names.
 """
 
 from __future__ import annotations
@@ -11,17 +14,19 @@ import abc
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from glmcode import prompts
+from glmcode import output_budget, prompts
+from glmcode.rules.permissions import CallInfo, Kind
 
 if TYPE_CHECKING:
     from glmcode.rules.agent_md import Rules
 
-ToolKind = Literal["read", "edit", "exec", "plan"]
-"""read: no side effects; edit: writes files; exec: runs commands; plan: only updates the plan."""
+ToolKind = Kind
+"""read: no side effects; edit: writes files; exec: runs commands; check: runs only the repo's
+declared commands (lint, tests); plan: only updates the plan."""
 
 PlanStatus = Literal["pending", "in_progress", "completed"]
 
@@ -72,6 +77,8 @@ class ToolContext:
     """The plan's note (in goal mode: how the result will be verified), kept until replaced."""
     cancel: threading.Event = field(default_factory=threading.Event)
     """Set when the user interrupts: long-running tools stop early."""
+    output_chars: int = output_budget.DEFAULT_LIMIT
+    """The output budget: characters of one tool result the model reads at most (see `glmcode.output_budget`)."""
 
 
 ArgsT = TypeVar("ArgsT", bound=ToolArgs)
@@ -81,28 +88,53 @@ ArgsT = TypeVar("ArgsT", bound=ToolArgs)
 class Tool(abc.ABC, Generic[ArgsT]):
     """Base class: subclasses set `name`, `kind`, `Args` and implement `run`.
 
-    The description the model reads is the file `prompts/tools/<name>.md`.
+    The description the model reads is the file `prompts/tools/<name>.md` (tools made at run
+    time, such as MCP tools, override `schema`). A registry holds one instance of each tool.
     """
 
-    name: ClassVar[str]
-    kind: ClassVar[ToolKind]
-    Args: ClassVar[type[ToolArgs]]
+    name: str
+    """The name the model calls it by: `^[a-zA-Z0-9_-]{1,64}$`."""
+    kind: ToolKind
+    """What the tool does, for the permission rules."""
+    Args: type[ToolArgs]
+    """The pydantic model its arguments are validated into."""
 
     @abc.abstractmethod
     def run(self, args: ArgsT, ctx: ToolContext) -> ToolResult:
-        """Do the work; raise `ToolError` for anything the model should read as a refusal or failure."""
+        """Do the work; raise `ToolError` (or `Refusal`) for anything the model should read as a failure."""
 
-    @classmethod
-    def schema(cls) -> dict:
+    def schema(self) -> dict:
         """The OpenAI `tools[]` entry: name, description from prompts/, parameters from `Args`."""
         return {
             "type": "function",
             "function": {
-                "name": cls.name,
-                "description": prompts.load(f"tools/{cls.name}.md"),
-                "parameters": plain_schema(cls.Args.model_json_schema()),
+                "name": self.name,
+                "description": prompts.load(f"tools/{self.name}.md"),
+                "parameters": plain_schema(self.Args.model_json_schema()),
             },
         }
+
+    def mutates(self, args: ArgsT) -> bool:
+        """Whether this call may change the workspace: every call of an edit, exec or check tool."""
+        return self.kind not in ("read", "plan")
+
+    def describe(self, args: ArgsT) -> str:
+        """One line for approvals and displays: the tool's name and its key argument.
+
+        The default shows the arguments that differ from their defaults as `key=value`. Line
+        breaks are shown as `⏎`; nothing is shortened (an approval must show the whole call).
+        """
+        given = args.model_dump(exclude_defaults=True)
+        return one_line(" ".join([self.name, *(f"{key}={value}" for key, value in given.items())]))
+
+    def info(self, args: ArgsT) -> CallInfo:
+        """What the permission rules need to decide on this call."""
+        return CallInfo(name=self.name, kind=self.kind, mutates=self.mutates(args), description=self.describe(args), args=args)
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: each line break (CRLF, CR or LF) becomes `⏎`."""
+    return text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
 
 
 def plain_schema(schema: dict) -> dict:

@@ -8,7 +8,14 @@ from pydantic import Field
 
 from glmcode.tools import workspace
 from glmcode.tools._files import MAX_FILE_BYTES, atomic_write, diff_change
-from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from glmcode.tools.base import (
+    Tool,
+    ToolArgs,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    one_line,
+)
 
 BOM = "\ufeff"
 MAX_HINT_LINES = 5
@@ -80,6 +87,10 @@ class EditFile(Tool[EditFileArgs]):
     name = "edit_file"
     kind = "edit"
     Args = EditFileArgs
+
+    def describe(self, args: EditFileArgs) -> str:
+        """`edit_file src/app.py`."""
+        return one_line(f"{self.name} {args.path}")
 
     def run(self, args: EditFileArgs, ctx: ToolContext) -> ToolResult:
         if not args.old_string:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from glmcode import output_budget
 from glmcode.tools import workspace
-from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolResult
+from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolResult, one_line
 from glmcode.tools.git_status import open_git, run_git
 
-MAX_DIFF_CHARS = 40_000
-"""Past this the diff is cut; a `--stat` overview of all files is put first."""
-MAX_UNTRACKED = 200
+PATH_HINT = "call git_diff with a path to see one file in full"
+"""Said in the note when the diff did not fit in the output budget (a `--stat` overview then comes first)."""
 
 
 class GitDiffArgs(ToolArgs):
@@ -25,11 +25,19 @@ class GitDiffArgs(ToolArgs):
 
 
 class GitDiff(Tool[GitDiffArgs]):
-    """Show the diff of the working tree or of the index."""
+    """Show the diff of the working tree or of the index.
+
+    When it does not fit in the output budget, a `--stat` overview of every file comes first
+    and the whole is cut by the budget, with a note saying how to see one file in full.
+    """
 
     name = "git_diff"
     kind = "read"
     Args = GitDiffArgs
+
+    def describe(self, args: GitDiffArgs) -> str:
+        """`git_diff`, then the path and `--staged` when given."""
+        return one_line(" ".join([self.name, *([args.path] if args.path else []), *(["--staged"] if args.staged else [])]))
 
     def run(self, args: GitDiffArgs, ctx: ToolContext) -> ToolResult:
         runner = open_git(ctx.root)
@@ -40,21 +48,14 @@ class GitDiff(Tool[GitDiffArgs]):
         diff = run_git(runner, *base, "--", spec).rstrip("\n")
         files = sum(1 for line in diff.split("\n") if line.startswith("diff --git "))
         parts = [diff] if diff else [f"No {'staged' if args.staged else 'unstaged'} changes."]
-        if len(diff) > MAX_DIFF_CHARS:
-            stat = run_git(runner, *base, "--stat=120", "--", spec).rstrip("\n")
-            cut = len(diff) - MAX_DIFF_CHARS
-            parts = [
-                stat,
-                diff[:MAX_DIFF_CHARS],
-                f"[... diff cut: {cut:,} more characters; call git_diff with a path to see one file in full ...]",
-            ]
         if not args.staged:
             untracked = run_git(runner, "ls-files", "--others", "--exclude-standard", "--", spec).split("\n")
-            untracked = [name for name in untracked if name]
-            if untracked:
-                listed = [f"  {name}" for name in untracked[:MAX_UNTRACKED]]
-                if len(untracked) > MAX_UNTRACKED:
-                    listed.append(f"  [... {len(untracked) - MAX_UNTRACKED:,} more]")
+            listed = [f"  {name}" for name in untracked if name]
+            if listed:
                 parts.append("Untracked files (new, not in the diff above):\n" + "\n".join(listed))
+        output = "\n\n".join(parts)
+        if len(output) > ctx.output_chars and diff:
+            stat = run_git(runner, *base, "--stat=120", "--", spec).rstrip("\n")
+            output = f"{stat}\n\n{output}"
         summary = f"{files} files changed" if files != 1 else "1 file changed"
-        return ToolResult(output="\n\n".join(parts), summary=summary)
+        return ToolResult(output=output_budget.cut(output, ctx.output_chars, PATH_HINT), summary=summary)

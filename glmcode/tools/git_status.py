@@ -10,7 +10,6 @@ from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResul
 if TYPE_CHECKING:
     import git
 
-MAX_STATUS_CHARS = 20_000
 GIT_TIMEOUT_S = 60.0
 
 
@@ -68,9 +67,4 @@ class GitStatus(Tool[GitStatusArgs]):
         changes = [line for line in status.split("\n") if line and not line.startswith("##")]
         if not changes:
             return ToolResult(output=f"{status}\nnothing to commit, working tree clean", summary="clean")
-        if len(status) > MAX_STATUS_CHARS:
-            status = (
-                status[:MAX_STATUS_CHARS]
-                + f"\n[... status cut: {len(status) - MAX_STATUS_CHARS:,} more characters ...]"
-            )
         return ToolResult(output=status, summary=f"{len(changes)} changed")

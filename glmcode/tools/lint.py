@@ -8,7 +8,14 @@ from typing import Annotated
 from pydantic import Field
 
 from glmcode.tools import workspace
-from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from glmcode.tools.base import (
+    Tool,
+    ToolArgs,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    one_line,
+)
 from glmcode.tools.shell_runner import run_declared
 
 HOW_TO_DECLARE = (
@@ -37,8 +44,12 @@ class Lint(Tool[LintArgs]):
     """Run the repo's declared lint command."""
 
     name = "lint"
-    kind = "exec"
+    kind = "check"
     Args = LintArgs
+
+    def describe(self, args: LintArgs) -> str:
+        """`lint`, then the paths when given."""
+        return one_line(" ".join([self.name, *(args.paths or [])]))
 
     def run(self, args: LintArgs, ctx: ToolContext) -> ToolResult:
         command = ctx.rules.lint_command
@@ -49,5 +60,5 @@ class Lint(Tool[LintArgs]):
         paths = [workspace.rel(ctx.root, workspace.resolve(ctx.root, p, write=False)) for p in args.paths or []]
         command = with_paths(command, paths)
         ctx.rules.check_command(command)
-        ok, output, summary = run_declared(command, ctx.root, ctx.cancel)
+        ok, output, summary = run_declared(command, ctx.root, ctx.cancel, ctx.output_chars)
         return ToolResult(ok=ok, output=output, summary=summary)

@@ -10,15 +10,24 @@ from typing import BinaryIO
 
 from pydantic import Field
 
+from glmcode import output_budget
 from glmcode.tools import workspace
-from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from glmcode.tools.base import (
+    Tool,
+    ToolArgs,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    one_line,
+)
 
 DEFAULT_LIMIT = 2000
 MAX_LIMIT = 10_000
 MAX_LINE_CHARS = 2000
-"""Longer lines are cut (minified code, data); the marker says how many bytes were left out."""
-MAX_OUTPUT_CHARS = 40_000
-"""A window stops early rather than exceed this; the footer says where to continue."""
+"""Longer lines are cut (minified code, data) with the output budget's note of how many characters were left out."""
+NOTES_ROOM = 300
+"""Characters of the output budget left for the notes after a window (where to continue, invalid UTF-8):
+a window stops early, at a line boundary, rather than fill more than the rest."""
 COUNT_LIMIT_BYTES = 256 * 1024 * 1024
 """Past this size the total line count is not computed (it would mean reading the whole file)."""
 _READ_BYTES = 64 * 1024
@@ -36,8 +45,16 @@ class ReadFileArgs(ToolArgs):
     )
 
 
+_CONTINUATION_BYTES = bytes(range(0x80, 0xC0))
+
+
+def _utf8_chars(data: bytes) -> int:
+    """How many characters `data` holds as UTF-8: every byte but continuation bytes starts one."""
+    return len(data.translate(None, _CONTINUATION_BYTES))
+
+
 def _lines(f: BinaryIO) -> Iterator[tuple[bytes, int]]:
-    """Each line's first bytes (without its newline) and how many bytes of it were left unread.
+    """Each line's first bytes (without its newline) and how many characters of it were left unread.
 
     Never holds more than a few KiB of one line, however long the line is.
     """
@@ -52,14 +69,17 @@ def _lines(f: BinaryIO) -> Iterator[tuple[bytes, int]]:
                 rest = f.readline(_READ_BYTES)
                 if not rest:
                     break
-                skipped += len(rest) - rest.endswith(b"\n")
+                skipped += _utf8_chars(rest.removesuffix(b"\n").removesuffix(b"\r"))
                 if rest.endswith(b"\n"):
                     break
         yield line.removesuffix(b"\n").removesuffix(b"\r"), skipped
 
 
 def _render(raw: bytes, skipped: int) -> tuple[str, bool]:
-    """The line as text, cut at `MAX_LINE_CHARS`, and whether it was valid UTF-8."""
+    """The line as text, cut at `MAX_LINE_CHARS`, and whether it was valid UTF-8.
+
+    `skipped` is the number of characters of the line that were not read.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")
     final = not skipped
     try:
@@ -67,8 +87,8 @@ def _render(raw: bytes, skipped: int) -> tuple[str, bool]:
     except UnicodeDecodeError:
         text, valid = decoder("replace").decode(raw, final=final), False
     if len(text) > MAX_LINE_CHARS or skipped:
-        left_out = max(0, len(raw) - len(text[:MAX_LINE_CHARS].encode("utf-8", errors="replace"))) + skipped
-        text = f"{text[:MAX_LINE_CHARS]}… [line cut: {left_out:,} more bytes]"
+        left_out = max(len(text), _utf8_chars(raw)) + skipped - MAX_LINE_CHARS
+        text = f"{text[:MAX_LINE_CHARS]} {output_budget.note(left_out)}"
     return text, valid
 
 
@@ -109,6 +129,11 @@ class ReadFile(Tool[ReadFileArgs]):
     kind = "read"
     Args = ReadFileArgs
 
+    def describe(self, args: ReadFileArgs) -> str:
+        """`read_file src/app.py`, with `from line N` when it starts past the first line."""
+        start = f" from line {args.offset}" if args.offset > 1 else ""
+        return one_line(f"{self.name} {args.path}{start}")
+
     def run(self, args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
         path = workspace.resolve(ctx.root, args.path, write=False)
         shown = workspace.rel(ctx.root, path)
@@ -124,12 +149,13 @@ class ReadFile(Tool[ReadFileArgs]):
             raise ToolError(f"{shown} is not a regular file (a device, socket or pipe); read_file reads files only")
         try:
             with open(path, "rb") as f:
-                return _read(f, shown, info.st_size, args.offset, args.limit)
+                return _read(f, shown, info.st_size, args.offset, args.limit, ctx.output_chars - NOTES_ROOM)
         except OSError as e:
             raise ToolError(f"cannot read {shown}: {e.strerror or e}") from None
 
 
-def _read(f: BinaryIO, shown: str, size: int, offset: int, limit: int) -> ToolResult:
+def _read(f: BinaryIO, shown: str, size: int, offset: int, limit: int, page_chars: int) -> ToolResult:
+    """Lines `offset`.. of the open file: at most `limit` of them and, past the first, `page_chars` characters."""
     if workspace.is_binary(f.read(workspace.BINARY_SNIFF_BYTES)):
         raise ToolError(f"{shown} is a binary file ({size:,} bytes); read_file shows text files only")
     f.seek(0)
@@ -138,14 +164,15 @@ def _read(f: BinaryIO, shown: str, size: int, offset: int, limit: int) -> ToolRe
     chars = 0
     invalid = more = False
     for raw, skipped in _lines(f):
-        if len(out) >= limit or chars > MAX_OUTPUT_CHARS:
+        text, valid = _render(raw, skipped)
+        line = f"{number + 1:>6}\t{text}"
+        if len(out) >= limit or (out and chars + len(line) + 1 > page_chars):
             more = True
             break
         number += 1
-        text, valid = _render(raw, skipped)
         invalid |= not valid
-        out.append(f"{number:>6}\t{text}")
-        chars += len(out[-1]) + 1
+        out.append(line)
+        chars += len(line) + 1
     if not out:
         if number == 0:
             return ToolResult(output=f"{shown} is empty (0 lines)", summary="empty")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from glmcode.rules.permissions import is_read_only_command
+from glmcode.tools.base import (
+    Tool,
+    ToolArgs,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    one_line,
+)
 from glmcode.tools.shell_runner import describe, run_command
 
 MAX_TIMEOUT_S = 1800.0
@@ -30,12 +38,20 @@ class RunShell(Tool[RunShellArgs]):
     kind = "exec"
     Args = RunShellArgs
 
+    def mutates(self, args: RunShellArgs) -> bool:
+        """False for commands that only read (`ls`, `git diff`, `grep`, ...), as the rules classify them."""
+        return not is_read_only_command(args.command)
+
+    def describe(self, args: RunShellArgs) -> str:
+        """`run_shell <the whole command>`."""
+        return one_line(f"{self.name} {args.command}")
+
     def run(self, args: RunShellArgs, ctx: ToolContext) -> ToolResult:
         if not args.command.strip():
             raise ToolError("the command is blank")
         ctx.rules.check_command(args.command)
         timeout = min(args.timeout or ctx.shell_timeout, MAX_TIMEOUT_S)
-        outcome = run_command(args.command, ctx.root, timeout, ctx.cancel)
+        outcome = run_command(args.command, ctx.root, timeout, ctx.cancel, ctx.output_chars)
         if outcome.timed_out:
             summary = "timed out"
         elif outcome.cancelled:

@@ -6,7 +6,14 @@ import shlex
 
 from pydantic import Field
 
-from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from glmcode.tools.base import (
+    Tool,
+    ToolArgs,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    one_line,
+)
 from glmcode.tools.shell_runner import run_declared
 
 HOW_TO_DECLARE = "Declare one in AGENT.md: under a `## Commands` heading add a bullet such as ``- test: `pytest -q` ``."
@@ -34,8 +41,12 @@ class RunTests(Tool[RunTestsArgs]):
     """Run the repo's declared test command."""
 
     name = "run_tests"
-    kind = "exec"
+    kind = "check"
     Args = RunTestsArgs
+
+    def describe(self, args: RunTestsArgs) -> str:
+        """`run_tests`, then the extra arguments when given."""
+        return one_line(f"{self.name} {args.args}" if args.args else self.name)
 
     def run(self, args: RunTestsArgs, ctx: ToolContext) -> ToolResult:
         command = ctx.rules.test_command
@@ -47,5 +58,5 @@ class RunTests(Tool[RunTestsArgs]):
         if words:
             command = " ".join([command.rstrip(), *(shlex.quote(w) for w in words)])
         ctx.rules.check_command(command)
-        ok, output, summary = run_declared(command, ctx.root, ctx.cancel)
+        ok, output, summary = run_declared(command, ctx.root, ctx.cancel, ctx.output_chars)
         return ToolResult(ok=ok, output=output, summary=summary)

@@ -7,16 +7,24 @@ from pathlib import Path
 
 from pydantic import Field
 
+from glmcode import output_budget
 from glmcode.tools import workspace
 from glmcode.tools._walk import Entry, glob_matcher, walk
-from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from glmcode.tools.base import (
+    Tool,
+    ToolArgs,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    one_line,
+)
 
-MAX_MATCHES = 200
-"""Matching lines shown; the rest are counted."""
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """Larger files are skipped (generated data, bundles) and counted in the note."""
 MAX_LINE_CHARS = 300
-"""A matching line is shown up to here."""
+"""A matching line is shown up to here, then the output budget's note of what was left out."""
+NARROW_HINT = "narrow the pattern, path or glob"
+"""Said in the note when the matches did not fit in the output budget."""
 _CONTEXT_SENSITIVE = re.compile(r"\\[AZ]|\(\?<?[=!]")
 """Constructs that can match a lone line but not the same line inside the whole file
 (anchors to the string, lookarounds): with them the whole-file prefilter is skipped."""
@@ -79,14 +87,20 @@ class Search(Tool[SearchArgs]):
     kind = "read"
     Args = SearchArgs
 
+    def describe(self, args: SearchArgs) -> str:
+        """`search def main`, then ` in <path>` and ` (<glob>)` when given."""
+        where = f" in {args.path}" if args.path != "." else ""
+        only = f" ({args.glob})" if args.glob else ""
+        return one_line(f"{self.name} {args.pattern}{where}{only}")
+
     def run(self, args: SearchArgs, ctx: ToolContext) -> ToolResult:
         regex = _compile(args.pattern)
         prefilter = None if _CONTEXT_SENSITIVE.search(args.pattern) else re.compile(args.pattern, re.MULTILINE)
         start = workspace.resolve(ctx.root, args.path, write=False)
-        shown = workspace.rel(ctx.root, start)
+        place = workspace.rel(ctx.root, start)
         if not start.exists():
-            raise ToolError(f"{shown} does not exist; use list_files to find the right path")
-        shown_lines: list[str] = []
+            raise ToolError(f"{place} does not exist; use list_files to find the right path")
+        shown = output_budget.HeadTail(ctx.output_chars)
         total = files_matched = files_searched = too_big = 0
         for entry in _files(ctx.root, start, args.glob):
             try:
@@ -104,24 +118,24 @@ class Search(Tool[SearchArgs]):
             before = total
             for number, line in enumerate(text.split("\n"), 1):
                 if regex.search(line):
+                    if len(line) > MAX_LINE_CHARS:
+                        line = f"{line[:MAX_LINE_CHARS]} {output_budget.note(len(line) - MAX_LINE_CHARS)}"
+                    separator = "\n" if total else ""
+                    shown.add(f"{separator}{entry.rel}:{number}: {line}")
                     total += 1
-                    if len(shown_lines) < MAX_MATCHES:
-                        cut = line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + "…"
-                        shown_lines.append(f"{entry.rel}:{number}: {cut}")
             files_matched += total > before
         notes = []
-        if total > len(shown_lines):
-            notes.append(f"[{len(shown_lines)} of {total:,} matching lines shown; narrow the pattern, path or glob]")
         if too_big:
             limit = f"{MAX_FILE_BYTES / 2**20:g} MB" if MAX_FILE_BYTES >= 2**20 else f"{MAX_FILE_BYTES:,} bytes"
             files = "1 file" if too_big == 1 else f"{too_big:,} files"
             notes.append(f"[{files} over {limit} not searched]")
         if not total:
             where = f" in files matching {args.glob!r}" if args.glob else ""
-            head = f"No matches for {args.pattern!r} in {shown}{where} ({files_searched:,} text files searched)."
+            head = f"No matches for {args.pattern!r} in {place}{where} ({files_searched:,} text files searched)."
             return ToolResult(output="\n".join([head, *notes]), summary="0 matches")
         summary = f"{_count(total, 'match', 'matches')} in {_count(files_matched, 'file', 'files')}"
-        return ToolResult(output="\n".join(shown_lines + notes), summary=summary)
+        after = "".join(f"\n{note}" for note in notes)
+        return ToolResult(output=shown.text(NARROW_HINT, after=after), summary=summary)
 
 
 def _count(n: int, one: str, many: str) -> str:

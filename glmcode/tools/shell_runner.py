@@ -3,7 +3,9 @@
 Used by `run_shell`, `lint` and `run_tests`. The command runs under `bash -c` (or `sh -c`) in
 its own session, so the whole process group can be stopped at once: on timeout, on cancel, on
 Ctrl-C, and when background children keep the output pipe open after the command has exited.
-Output (stdout and stderr merged) is read in a thread; only its head and tail are kept.
+Output (stdout and stderr merged) is read and decoded in a thread; only the head and tail the
+output budget keeps are held (`glmcode.output_budget.HeadTail`), so a flood costs no memory and
+the text handed back is already cut, with one note counting everything left out.
 """
 
 from __future__ import annotations
@@ -19,13 +21,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from glmcode import output_budget
 from glmcode.config import API_KEY_VARIABLES
+from glmcode.output_budget import HeadTail
 from glmcode.tools.base import ToolError
 
-HEAD_BYTES = 10_000
-"""Bytes kept from the start of the output."""
-TAIL_BYTES = 20_000
-"""Bytes kept from the end of the output (errors and summaries usually come last)."""
 CHUNK_BYTES = 64 * 1024
 KILL_GRACE_S = 2.0
 """Time between SIGTERM and SIGKILL when stopping a process group."""
@@ -48,50 +48,24 @@ class CommandOutcome:
     """What happened to a command. `exit_code` is None when it was stopped (timeout or cancel)."""
 
     exit_code: int | None
-    output: str
+    captured: HeadTail
+    """The output (stdout and stderr merged, decoded as UTF-8 with bad bytes replaced), as far as the budget keeps it."""
     timed_out: bool
     cancelled: bool
     duration_s: float
-    bytes_total: int
-    bytes_cut: int
+    note: str = ""
+    """A remark of the runner's own (background processes were stopped), put after the output."""
 
+    @property
+    def output(self) -> str:
+        """The output as far as the budget keeps it, then the runner's note, if any, on a line of its own."""
+        text = self.captured.text()
+        return text.rstrip("\n") + self.note if self.note and text else text + self.note.lstrip("\n")
 
-class _Capture:
-    """Keeps the first `HEAD_BYTES` and the last `TAIL_BYTES` of a stream, and counts the rest."""
-
-    def __init__(self) -> None:
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
-
-    def feed(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        room = HEAD_BYTES - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-            chunk = chunk[room:]
-        if chunk:
-            self.tail += chunk[-TAIL_BYTES:]
-            if len(self.tail) > TAIL_BYTES:
-                del self.tail[: len(self.tail) - TAIL_BYTES]
-
-    def text(self) -> tuple[str, int]:
-        """The decoded output with a note where bytes were cut, and how many were cut.
-
-        A multi-byte character split at either edge of the cut is dropped whole (and counted).
-        """
-        cut = self.total - len(self.head) - len(self.tail)
-        if cut == 0:
-            return bytes(self.head + self.tail).decode("utf-8", errors="replace"), 0
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        head = decoder.decode(bytes(self.head), final=False)
-        cut += len(decoder.getstate()[0])
-        tail = bytes(self.tail)
-        skip = 0
-        while skip < 3 and skip < len(tail) and 0x80 <= tail[skip] < 0xC0:
-            skip += 1
-        cut += skip
-        return f"{head}\n[... {cut:,} bytes cut ...]\n{tail[skip:].decode('utf-8', errors='replace')}", cut
+    @property
+    def chars_total(self) -> int:
+        """Characters the command printed in all."""
+        return self.captured.total_chars
 
 
 def _shell() -> str:
@@ -116,25 +90,35 @@ def _stop_group(proc: subprocess.Popen[bytes], reader: threading.Thread) -> None
     proc.wait()
 
 
-def _read_all(fd: int, capture: _Capture, stop: threading.Event) -> None:
-    """Read `fd` to end-of-file into `capture`, or until `stop` is set."""
+def _read_all(fd: int, capture: HeadTail, stop: threading.Event) -> None:
+    """Read `fd` to end-of-file (or until `stop` is set), decoding it into `capture`.
+
+    A multi-byte character split between two reads is decoded whole.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     poller = select.poll()
     poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
-    while not stop.is_set():
-        try:
-            if not poller.poll(POLL_S * 1000):
-                continue
-            chunk = os.read(fd, CHUNK_BYTES)
-        except OSError:
-            return
-        if not chunk:
-            return
-        capture.feed(chunk)
+    try:
+        while not stop.is_set():
+            try:
+                if not poller.poll(POLL_S * 1000):
+                    continue
+                chunk = os.read(fd, CHUNK_BYTES)
+            except OSError:
+                return
+            if not chunk:
+                return
+            capture.add(decoder.decode(chunk))
+    finally:
+        capture.add(decoder.decode(b"", final=True))
 
 
-def run_command(command: str, cwd: Path, timeout: float, cancel: threading.Event | None) -> CommandOutcome:
+def run_command(
+    command: str, cwd: Path, timeout: float, cancel: threading.Event | None, limit: int = output_budget.DEFAULT_LIMIT
+) -> CommandOutcome:
     """Run `command` in `cwd`; stop it and its children after `timeout` seconds or when `cancel` is set.
 
+    Of the output, at most `limit` characters are kept (head and tail; see `glmcode.output_budget`).
     stdin is /dev/null, so a command that reads input gets end-of-file at once. Raises
     `ToolError` only if the shell cannot be started; a failing command is a normal outcome.
     KeyboardInterrupt while waiting stops the process group, then propagates.
@@ -153,7 +137,7 @@ def run_command(command: str, cwd: Path, timeout: float, cancel: threading.Event
     except OSError as e:
         raise ToolError(f"could not start the command: {e}") from e
     assert proc.stdout is not None
-    capture = _Capture()
+    capture = HeadTail(limit)
     stop_reading = threading.Event()
     reader = threading.Thread(target=_read_all, args=(proc.stdout.fileno(), capture, stop_reading), daemon=True)
     reader.start()
@@ -188,22 +172,21 @@ def run_command(command: str, cwd: Path, timeout: float, cancel: threading.Event
         stop_reading.set()
         reader.join()
         proc.stdout.close()
-    output, cut = capture.text()
-    if note:
-        output = output.rstrip("\n") + "\n" + note if output else note
     return CommandOutcome(
         exit_code=None if (timed_out or cancelled) else proc.returncode,
-        output=output,
+        captured=capture,
         timed_out=timed_out,
         cancelled=cancelled,
         duration_s=time.monotonic() - start,
-        bytes_total=capture.total,
-        bytes_cut=cut,
+        note="\n" + note if note else "",
     )
 
 
-def describe(outcome: CommandOutcome, timeout: float) -> str:
-    """The text the model reads: `exit code: N` (or why it stopped), then the output."""
+def describe(outcome: CommandOutcome, timeout: float, before: str = "") -> str:
+    """The text the model reads: `before`, `exit code: N` (or why it stopped), then the output.
+
+    Within the output budget the command ran with: only the output itself is ever cut.
+    """
     if outcome.timed_out:
         status = f"timed out after {timeout:g}s; the command and its child processes were stopped"
     elif outcome.cancelled:
@@ -215,20 +198,25 @@ def describe(outcome: CommandOutcome, timeout: float) -> str:
                 status += f" (killed by {signal.Signals(-outcome.exit_code).name})"
             except ValueError:
                 pass
-    body = outcome.output.rstrip("\n")
-    return f"{status}\n{body}" if body else f"{status}\n(no output)"
+    if not outcome.note and not outcome.captured.text().strip("\n"):
+        return f"{before}{status}\n(no output)"
+    text = outcome.captured.text(before=f"{before}{status}\n", after=outcome.note)
+    return text[: len(text) - len(outcome.note)].rstrip("\n") + outcome.note
 
 
 DECLARED_TIMEOUT_S = 600.0
 """Timeout for the repo's declared lint and test commands."""
 
 
-def run_declared(command: str, cwd: Path, cancel: threading.Event | None) -> tuple[bool, str, str]:
+def run_declared(
+    command: str, cwd: Path, cancel: threading.Event | None, limit: int = output_budget.DEFAULT_LIMIT
+) -> tuple[bool, str, str]:
     """Run a declared command (lint, tests): (ok, text for the model, summary `passed`/`failed (exit N)`).
 
-    The text starts with `$ <command>` so the model sees exactly what ran.
+    The text starts with `$ <command>` so the model sees exactly what ran; it is at most `limit`
+    characters long (the output cut as `glmcode.output_budget` says).
     """
-    outcome = run_command(command, cwd, DECLARED_TIMEOUT_S, cancel)
+    outcome = run_command(command, cwd, DECLARED_TIMEOUT_S, cancel, limit)
     if outcome.timed_out:
         summary = "timed out"
     elif outcome.cancelled:
@@ -238,4 +226,4 @@ def run_declared(command: str, cwd: Path, cancel: threading.Event | None) -> tup
     else:
         summary = f"failed (exit {outcome.exit_code})"
     ok = not (outcome.timed_out or outcome.cancelled)
-    return ok, f"$ {command}\n{describe(outcome, DECLARED_TIMEOUT_S)}", summary
+    return ok, describe(outcome, DECLARED_TIMEOUT_S, before=f"$ {command}\n"), summary

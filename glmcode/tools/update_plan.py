@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from glmcode.tools.base import PlanStatus, PlanStep, Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from glmcode.tools.base import (
+    PlanStatus,
+    PlanStep,
+    Tool,
+    ToolArgs,
+    ToolContext,
+    ToolError,
+    ToolResult,
+)
 
 MAX_STEPS = 50
 
@@ -27,6 +35,10 @@ class UpdatePlan(Tool[UpdatePlanArgs]):
     name = "update_plan"
     kind = "plan"
     Args = UpdatePlanArgs
+
+    def describe(self, args: UpdatePlanArgs) -> str:
+        """`update_plan 4 steps`."""
+        return f"{self.name} {len(args.steps)} step{'' if len(args.steps) == 1 else 's'}"
 
     def run(self, args: UpdatePlanArgs, ctx: ToolContext) -> ToolResult:
         active = [s.step for s in args.steps if s.status == "in_progress"]

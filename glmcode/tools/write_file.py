@@ -8,7 +8,14 @@ from pydantic import Field
 
 from glmcode.tools import workspace
 from glmcode.tools._files import MAX_FILE_BYTES, atomic_write, diff_change, line_count
-from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from glmcode.tools.base import (
+    Tool,
+    ToolArgs,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    one_line,
+)
 
 
 class WriteFileArgs(ToolArgs):
@@ -42,6 +49,10 @@ class WriteFile(Tool[WriteFileArgs]):
     name = "write_file"
     kind = "edit"
     Args = WriteFileArgs
+
+    def describe(self, args: WriteFileArgs) -> str:
+        """`write_file src/app.py`."""
+        return one_line(f"{self.name} {args.path}")
 
     def run(self, args: WriteFileArgs, ctx: ToolContext) -> ToolResult:
         path = workspace.resolve(ctx.root, args.path, write=True)

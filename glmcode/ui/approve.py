@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
+from pydantic import BaseModel
+
 from glmcode.rules.permissions import Decision
-from glmcode.tools.base import ToolArgs
 
 
-def terminal_approver(tool: str, description: str, args: ToolArgs) -> Decision:
+def terminal_approver(tool: str, description: str, args: BaseModel) -> Decision:
     """Ask on stderr, read stdin: y = once, a = always for this session, anything else = deny."""
     sys.stderr.write(f"\nallow {description}?  [y] once  [a] always this session  [n] deny: ")
     sys.stderr.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -9,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from glmcode import tools
 from glmcode.rules.agent_md import Rules
 from glmcode.tools.base import ToolContext, ToolResult
+from glmcode.tools.registry import ToolRegistry
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -64,14 +65,20 @@ def outside(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def call(ctx: ToolContext) -> Callable[..., ToolResult]:
+def registry() -> ToolRegistry:
+    """A fresh registry of the built-in tools, as a session makes one."""
+    return ToolRegistry()
+
+
+@pytest.fixture
+def call(ctx: ToolContext, registry: ToolRegistry) -> Callable[..., ToolResult]:
     """Call a tool the way the agent loop does: registry lookup, raw arguments, safe execution.
 
     `call(name, arguments)` uses the `ctx` fixture; pass `ctx=` to use another context.
     """
 
     def call_tool(name: str, arguments: dict | str | None = None, *, ctx: ToolContext = ctx) -> ToolResult:
-        return tools.call(name, arguments, ctx)
+        return registry.call(name, arguments, ctx)
 
     return call_tool
 
@@ -80,3 +87,21 @@ def call(ctx: ToolContext) -> Callable[..., ToolResult]:
 def run_git() -> Callable[..., str]:
     """`run_git(cwd, *args)`: run git in a folder and return its stdout."""
     return git
+
+
+NOTE = re.compile(r"\n?\[\.\.\. ([\d,]+) characters?(?: \(([\d,]+) lines?\))? cut(?:; (.*?))? \.\.\.\]\n?")
+
+
+def parse_cut(output: str) -> tuple[str, int, int, str, str]:
+    """Split a cut output at its one output-budget note: (head, characters, lines, hint, tail)."""
+    notes = list(NOTE.finditer(output))
+    assert len(notes) == 1, f"expected exactly one note, found {len(notes)}"
+    note = notes[0]
+    chars, lines, hint = note.group(1), note.group(2) or "0", note.group(3) or ""
+    return output[: note.start()], int(chars.replace(",", "")), int(lines.replace(",", "")), hint, output[note.end() :]
+
+
+@pytest.fixture
+def split_cut() -> Callable[[str], tuple[str, int, int, str, str]]:
+    """`split_cut(output)`: the output split at its one output-budget note (see `parse_cut`)."""
+    return parse_cut

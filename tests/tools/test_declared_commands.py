@@ -93,6 +93,24 @@ def test_run_tests_failure_and_tests_alias(call, repo: Path) -> None:
     assert result.output.endswith("exit code: 1\n1 failed")
 
 
+@pytest.mark.parametrize(("tool", "name"), [("lint", "lint"), ("run_tests", "test")])
+def test_declared_command_output_is_cut_once_by_the_output_budget(call, repo: Path, split_cut, tool: str, name: str) -> None:
+    ctx = declared(repo, **{name: "seq 1 3000"})
+    ctx.output_chars = 400
+    result = call(tool, {}, ctx=ctx)
+    full = "".join(f"{n}\n" for n in range(1, 3001))
+    head, chars, lines, hint, tail = split_cut(result.output)
+    assert head.startswith("$ seq 1 3000\nexit code: 0\n1\n2\n") and tail.endswith("\n2999\n3000")
+    body_head = head.removeprefix("$ seq 1 3000\nexit code: 0\n")
+    assert chars == len(full) - len(body_head) - len(tail) - 1
+    assert lines == full[len(body_head) : len(body_head) + chars].count("\n")
+    assert hint == "" and result.ok and result.summary == "passed" and len(result.output) <= 400
+    roomy = declared(repo, **{name: "seq 1 12000"})  # 63,894 characters: over the default budget
+    roomy.output_chars = 100_000
+    whole = call(tool, {}, ctx=roomy).output
+    assert whole == "$ seq 1 12000\nexit code: 0\n" + "\n".join(str(n) for n in range(1, 12_001))
+
+
 def test_run_tests_without_a_declared_command(call) -> None:
     result = call("run_tests", {"args": "-x"})
     assert not result.ok

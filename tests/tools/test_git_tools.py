@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
+from glmcode import output_budget
 from glmcode.rules.agent_md import Rules
 from glmcode.tools import git_diff
 from glmcode.tools.base import ToolContext
@@ -55,6 +55,17 @@ def test_not_a_repository(call, tmp_path: Path) -> None:
         assert "is not inside a git repository" in result.output
 
 
+def test_long_status_is_cut_by_the_output_budget(call, repo: Path, run_git) -> None:
+    for i in range(300):
+        (repo / f"new-{i:03}.txt").write_text("x")
+    result = call("git_status", ctx=ToolContext(root=repo, rules=Rules(), output_chars=400))
+    whole = run_git(repo, "-c", "core.quotepath=false", "status", "--short", "--branch", "--", ".").rstrip("\n")
+    assert result.output == output_budget.cut(whole, 400)
+    assert result.output.startswith("## main\n?? new-000.txt\n") and result.output.endswith("\n?? new-299.txt")
+    assert re.search(r"\n\[\.\.\. [\d,]+ characters \([\d,]+ lines\) cut \.\.\.\]\n", result.output)
+    assert result.summary == "300 changed"
+
+
 def test_status_takes_no_arguments(call) -> None:
     result = call("git_status", {"verbose": True})
     assert not result.ok
@@ -91,14 +102,24 @@ def test_diff_without_changes(call) -> None:
     assert call("git_diff", {"staged": True}).output == "No staged changes."
 
 
-def test_huge_diff_is_cut_with_a_stat_overview(call, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(git_diff, "MAX_DIFF_CHARS", 500)
+def test_huge_diff_is_cut_by_the_output_budget_after_a_stat_overview(call, repo: Path, run_git) -> None:
     (repo / "src" / "app.py").write_text("".join(f"line {i}\n" for i in range(200)))
     (repo / "README.md").write_text("# Demo changed\n")
-    result = call("git_diff")
+    (repo / "new.txt").write_text("new\n")
+    small = ToolContext(root=repo, rules=Rules(), output_chars=600)
+    result = call("git_diff", ctx=small)
+    stat = run_git(repo, "diff", "--stat=120").rstrip("\n")
+    diff = run_git(repo, "diff", "--no-color").rstrip("\n")
+    whole = f"{stat}\n\n{diff}\n\nUntracked files (new, not in the diff above):\n  new.txt"
+    assert result.output == output_budget.cut(whole, 600, git_diff.PATH_HINT)
     assert result.output.startswith(" README.md  |   2 +-\n src/app.py | 202 ")
-    assert "[... diff cut: " in result.output and "call git_diff with a path" in result.output
-    assert len(result.output) < 1500
+    assert result.output.endswith("\n\nUntracked files (new, not in the diff above):\n  new.txt")
+    assert re.search(
+        r"\n\[\.\.\. [\d,]+ characters \([\d,]+ lines\) cut; call git_diff with a path to see one file in full \.\.\.\]\n",
+        result.output,
+    )
+    assert len(result.output) <= 600
+    assert call("git_diff").output.startswith("diff --git a/README.md b/README.md")  # fits: no overview
 
 
 def test_diff_path_outside_is_refused(call, outside: Path) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from glmcode import output_budget
+from glmcode.rules.agent_md import Rules
 from glmcode.tools import list_files, search
+from glmcode.tools.base import ToolContext
 
 
 @pytest.fixture
@@ -92,14 +96,17 @@ def test_single_file_path(call, tree: Path) -> None:
     assert call("list_files", {"path": "src/util.py"}).output == "src/util.py"
 
 
-def test_listing_is_capped_shallowest_first(call, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(list_files, "MAX_ENTRIES", 5)
+def test_listing_keeps_the_shallowest_entries_within_the_output_budget(call, repo: Path) -> None:
     for i in range(4):
         (repo / "deep" / "er").mkdir(parents=True, exist_ok=True)
         (repo / "deep" / "er" / f"f{i}.txt").write_text("x")
-    lines = call("list_files", {}).output.split("\n")
-    assert lines[:5] == ["README.md", "deep/", "deep/er/", "src/", "src/app.py"]
-    assert lines[5] == "[5 entries shown; 4 deeper ones left out: list a subfolder or use a pattern]"
+    shallow = ["README.md", "deep/", "deep/er/", "src/", "src/app.py"]
+    room = sum(len(line) + 1 for line in shallow)
+    small = ToolContext(root=repo, rules=Rules(), output_chars=list_files.NOTE_ROOM + room)
+    lines = call("list_files", {}, ctx=small).output.split("\n")
+    assert lines[:5] == shallow
+    assert lines[5:] == ["[... 60 characters (4 lines) cut; deeper entries left out: list a subfolder or use a pattern ...]"]
+    assert len(call("list_files", {}).output.split("\n")) == 9
 
 
 def test_symlinks_are_listed_not_followed(call, repo: Path, outside: Path) -> None:
@@ -154,16 +161,15 @@ def test_search_line_anchors_work_on_crlf_files(call, repo: Path) -> None:
     assert call("search", {"pattern": r"alpha\Z"}).output == "win.txt:1: alpha"
 
 
-def test_search_caps_matches_and_reports_the_total(call, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search, "MAX_MATCHES", 3)
-    (repo / "many.txt").write_text("hit\n" * 10)
-    lines = call("search", {"pattern": "hit"}).output.split("\n")
-    assert lines == [
-        "many.txt:1: hit",
-        "many.txt:2: hit",
-        "many.txt:3: hit",
-        "[3 of 10 matching lines shown; narrow the pattern, path or glob]",
-    ]
+def test_search_matches_are_cut_by_the_output_budget(call, repo: Path) -> None:
+    (repo / "many.txt").write_text("hit\n" * 1000)
+    result = call("search", {"pattern": "hit"}, ctx=ToolContext(root=repo, rules=Rules(), output_chars=300))
+    whole = "\n".join(f"many.txt:{n}: hit" for n in range(1, 1001))
+    assert result.output == output_budget.cut(whole, 300, "narrow the pattern, path or glob")
+    assert result.output.startswith("many.txt:1: hit\nmany.txt:2: hit\n")
+    assert result.output.endswith("\nmany.txt:1000: hit")
+    assert re.search(r"\n\[\.\.\. [\d,]+ characters \([\d,]+ lines\) cut; narrow the pattern, path or glob \.\.\.\]\n", result.output)
+    assert len(result.output) <= 300 and result.summary == "1,000 matches in 1 file"
 
 
 def test_search_skips_big_files_with_a_note(call, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -179,8 +185,7 @@ def test_search_skips_big_files_with_a_note(call, repo: Path, monkeypatch: pytes
 def test_search_cuts_long_lines(call, repo: Path) -> None:
     (repo / "min.js").write_text("var a=1;" * 1000 + "needle\n")
     line = call("search", {"pattern": "var"}).output
-    assert line.startswith("min.js:1: var a=1;") and line.endswith("…")
-    assert len(line) < search.MAX_LINE_CHARS + 20
+    assert line == "min.js:1: " + ("var a=1;" * 1000)[: search.MAX_LINE_CHARS] + " [... 7,706 characters cut ...]"
 
 
 def test_search_no_match_is_ok(call, tree: Path) -> None:

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from glmcode import output_budget
+from glmcode.rules.agent_md import Rules
 from glmcode.tools import read_file
+from glmcode.tools.base import ToolContext
 
 
 def test_numbered_lines_like_cat_n(call, repo: Path) -> None:
@@ -52,13 +55,13 @@ def test_empty_file(call, repo: Path) -> None:
     assert result.ok and result.output == "empty.txt is empty (0 lines)"
 
 
-def test_long_lines_are_cut_with_a_marker(call, repo: Path) -> None:
-    (repo / "min.js").write_text("x" * 5000 + "\nshort\n" + "é" * 3000 + "\n")
+def test_long_lines_are_cut_with_the_budget_note_in_characters(call, repo: Path) -> None:
+    (repo / "min.js").write_text("x" * 5000 + "\nshort\n" + "é" * 3000 + "\n" + "€" * 9000 + "\n")
     lines = call("read_file", {"path": "min.js"}).output.split("\n")
-    assert lines[0] == "     1\t" + "x" * 2000 + "… [line cut: 3,000 more bytes]"
+    assert lines[0] == "     1\t" + "x" * 2000 + " [... 3,000 characters cut ...]"
     assert lines[1] == "     2\tshort"
-    assert lines[2].startswith("     3\t" + "é" * 2000 + "… [line cut: ")
-    assert "\ufffd" not in lines[2]
+    assert lines[2] == "     3\t" + "é" * 2000 + " [... 1,000 characters cut ...]"
+    assert lines[3] == "     4\t" + "€" * 2000 + " [... 7,000 characters cut ...]"
 
 
 def test_huge_single_line_is_not_loaded(call, repo: Path) -> None:
@@ -71,7 +74,7 @@ def test_huge_single_line_is_not_loaded(call, repo: Path) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 5_000_000
-    assert result.output.split("\n")[0].endswith("… [line cut: 49,998,000 more bytes]")
+    assert result.output.split("\n")[0].endswith("a [... 49,998,000 characters cut ...]")
     assert result.output.split("\n")[1] == "     2\tsecond"
 
 
@@ -96,11 +99,24 @@ def test_file_over_the_count_limit_is_not_counted(call, repo: Path, monkeypatch:
     assert footer == "[lines 1-3 of a 1,000-byte file, more follow; call again with offset=4 to read more]"
 
 
-def test_output_is_capped_by_characters(call, repo: Path) -> None:
+def test_a_window_stops_at_a_line_within_the_output_budget(call, repo: Path) -> None:
     (repo / "wide.txt").write_text(("w" * 1500 + "\n") * 200)
-    result = call("read_file", {"path": "wide.txt"})
-    assert len(result.output) < read_file.MAX_OUTPUT_CHARS + 2000
-    assert "call again with offset=" in result.output.split("\n")[-1]
+    result = call("read_file", {"path": "wide.txt"}, ctx=ToolContext(root=repo, rules=Rules(), output_chars=5000))
+    line = "\t" + "w" * 1500
+    assert result.output == (
+        f"     1{line}\n     2{line}\n     3{line}\n[lines 1-3 of 200; call again with offset=4 to read more]"
+    )
+    default = call("read_file", {"path": "wide.txt"}).output
+    assert len(default) <= output_budget.DEFAULT_LIMIT and default.endswith("call again with offset=33 to read more]")
+
+
+def test_a_line_longer_than_the_budget_is_cut_by_it(call, repo: Path) -> None:
+    (repo / "wide.txt").write_text("0123456789" * 300 + "\nnext\n")
+    result = call("read_file", {"path": "wide.txt"}, ctx=ToolContext(root=repo, rules=Rules(), output_chars=1000))
+    whole = "     1\t" + "0123456789" * 200 + " [... 1,000 characters cut ...]\n[lines 1-1 of 2; call again with offset=2 to read more]"
+    assert result.output == output_budget.cut(whole, 1000)
+    assert len(result.output) == 1000
+    assert "\n[... 1,126 characters cut ...]\n" in result.output
 
 
 def test_binary_file_is_refused_with_its_size(call, repo: Path) -> None:

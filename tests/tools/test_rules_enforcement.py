@@ -31,7 +31,7 @@ def strict(repo: Path) -> ToolContext:
 
 def test_write_to_a_protected_glob_is_refused_and_file_unchanged(call, repo: Path, strict: ToolContext) -> None:
     result = call("write_file", {"path": "migrations/0001.sql", "content": "drop table t;\n"}, ctx=strict)
-    assert not result.ok
+    assert not result.ok and result.summary == "refused"
     assert "refused by the AGENT.md rule" in result.output and "migrations/0001.sql is protected" in result.output
     assert (repo / "migrations" / "0001.sql").read_text() == "create table t (id int);\n"
     created = call("write_file", {"path": "migrations/0002.sql", "content": "x"}, ctx=strict)
@@ -68,7 +68,7 @@ def test_git_commit_via_run_shell_is_refused(call, repo: Path, strict: ToolConte
     head = run_git(repo, "rev-parse", "HEAD")
     for command in ("git commit -am 'sneaky'", "git add -A && git commit -m x", "git -c user.name=x commit -m y"):
         result = call("run_shell", {"command": command}, ctx=strict)
-        assert not result.ok, command
+        assert not result.ok and result.summary == "refused", command
         assert "refused by the AGENT.md rule" in result.output and "commits or pushes" in result.output
     assert run_git(repo, "rev-parse", "HEAD") == head
     assert call("run_shell", {"command": "git status --short"}, ctx=strict).ok
@@ -83,7 +83,7 @@ def test_declared_commands_are_checked_too(call, repo: Path) -> None:
     rules = Rules()
     parse_into(rules, "## Commands\n\n- test: `git commit -m wip; true`\n\n## Constraints\n\n- Do not commit\n", repo)
     result = call("run_tests", {}, ctx=ToolContext(root=repo, rules=rules))
-    assert not result.ok and "commits or pushes" in result.output
+    assert not result.ok and result.summary == "refused" and "commits or pushes" in result.output
 
 
 def test_protection_follows_symlinks_to_the_real_file(call, repo: Path, strict: ToolContext) -> None:

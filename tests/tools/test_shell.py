@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from glmcode import output_budget
+from glmcode.rules.agent_md import Rules
 from glmcode.tools import shell_runner
-from glmcode.tools.base import ToolError
+from glmcode.tools.base import ToolContext, ToolError
 from glmcode.tools.shell_runner import run_command
 
 
@@ -39,7 +41,7 @@ def test_exit_code_and_merged_output(tmp_path: Path) -> None:
     assert outcome.exit_code == 3
     assert outcome.output == "out\nerr\n"
     assert not outcome.timed_out and not outcome.cancelled
-    assert outcome.bytes_total == 8 and outcome.bytes_cut == 0
+    assert outcome.chars_total == 8
 
 
 def test_runs_in_the_given_directory_with_bash(tmp_path: Path) -> None:
@@ -126,20 +128,26 @@ def test_huge_output_is_bounded_and_fast(tmp_path: Path) -> None:
     assert time.monotonic() - started < 15
     assert peak < 5_000_000
     assert outcome.exit_code == 0
-    assert outcome.bytes_total == 100_000_009
-    assert outcome.bytes_cut == 100_000_009 - shell_runner.HEAD_BYTES - shell_runner.TAIL_BYTES
-    assert f"[... {outcome.bytes_cut:,} bytes cut ...]" in outcome.output
-    assert outcome.output.startswith("0123456789\n0123456789\n")
-    assert outcome.output.endswith("THE-END\n")
-    assert len(outcome.output) < shell_runner.HEAD_BYTES + shell_runner.TAIL_BYTES + 100
+    assert outcome.chars_total == 100_000_009
+    output = outcome.output
+    assert len(output) == output_budget.DEFAULT_LIMIT
+    head, tail = output.split("\n[... ")
+    note, tail = tail.split(" ...]\n")
+    cut = 100_000_009 - len(head) - len(tail)
+    assert note == f"{cut:,} characters ({cut // 11:,} lines) cut"
+    assert head.startswith("0123456789\n0123456789\n")
+    assert output.endswith("THE-END\n")
 
 
-def test_cut_does_not_split_multibyte_characters(tmp_path: Path) -> None:
-    outcome = run_command("printf x; for i in $(seq 20000); do printf 'é'; done; printf y", tmp_path, 30, None)
-    assert outcome.bytes_cut > 0
-    head, tail = outcome.output.split(f"\n[... {outcome.bytes_cut:,} bytes cut ...]\n")
-    assert head == "x" + "é" * 4999 and tail == "é" * 9999 + "y"
-    assert len(head.encode()) + outcome.bytes_cut + len(tail.encode()) == outcome.bytes_total == 40_002
+def test_output_is_cut_in_characters_never_splitting_multibyte_ones(tmp_path: Path) -> None:
+    outcome = run_command("printf x; for i in $(seq 20000); do printf 'é'; done; printf y", tmp_path, 30, None, limit=1000)
+    assert outcome.chars_total == 20_002
+    text = outcome.output
+    assert "\ufffd" not in text and len(text) == 1000
+    note = "[... 19,035 characters cut ...]"
+    head, tail = text.split(f"\n{note}\n")
+    assert head == "x" + "é" * 385 and tail == "é" * 580 + "y"
+    assert len(head) + 19_035 + len(tail) == 20_002
 
 
 def test_cancel_event_stops_the_command(tmp_path: Path) -> None:
@@ -180,6 +188,22 @@ def test_run_shell_reports_exit_code_first(call) -> None:
     assert result.ok
     assert result.output == "exit code: 4\nhello"
     assert result.summary == "exit 4"
+
+
+def test_run_shell_output_is_cut_once_by_the_output_budget(call, repo: Path, split_cut) -> None:
+    small = ToolContext(root=repo, rules=Rules(), output_chars=500)
+    result = call("run_shell", {"command": "seq 1 2000"}, ctx=small)
+    full = "".join(f"{n}\n" for n in range(1, 2001))
+    head, chars, lines, hint, tail = split_cut(result.output)
+    assert head.startswith("exit code: 0\n1\n2\n3\n") and tail.endswith("\n1999\n2000")
+    body_head = head.removeprefix("exit code: 0\n")
+    assert full.startswith(body_head) and full.endswith(tail + "\n")
+    assert chars == len(full) - len(body_head) - len(tail) - 1
+    assert lines == full[len(body_head) : len(body_head) + chars].count("\n")
+    assert hint == "" and len(result.output) <= 500
+    roomy = ToolContext(root=repo, rules=Rules(), output_chars=100_000)
+    whole = call("run_shell", {"command": "seq 1 12000"}, ctx=roomy).output  # 63,894 characters: over the default
+    assert whole == "exit code: 0\n" + "\n".join(str(n) for n in range(1, 12_001))
 
 
 def test_run_shell_runs_in_the_workspace_root(call, repo: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from glmcode import tools
 from glmcode.tools import _files
+from glmcode.tools.registry import BoundCall
 from glmcode.tools.write_file import WriteFile, WriteFileArgs
 
 
@@ -103,13 +103,14 @@ def test_content_over_the_cap_is_refused(call, repo: Path) -> None:
     assert not (repo / "huge.txt").exists()
 
 
-def test_lone_surrogate_is_refused(call, ctx, repo: Path) -> None:
+def test_lone_surrogate_is_refused(call, ctx, registry, repo: Path) -> None:
     from_json = call("write_file", '{"path": "s.txt", "content": "bad \\ud800 char"}')
     assert not from_json.ok and "content: Input should be a valid string" in from_json.output
     from_object = call("write_file", {"path": "s.txt", "content": "bad \ud800 char"})
     assert not from_object.ok and "content: Input should be a valid string" in from_object.output
     unvalidated = WriteFileArgs.model_construct(path="s.txt", content="bad \ud800 char")
-    direct = tools.execute(WriteFile, unvalidated, ctx)
+    tool = WriteFile()
+    direct = registry.run(BoundCall(tool=tool, args=unvalidated, info=tool.info(unvalidated)), ctx)
     assert not direct.ok and "cannot be written as UTF-8" in direct.output
     assert not (repo / "s.txt").exists()
 

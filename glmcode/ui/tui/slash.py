@@ -139,9 +139,7 @@ class SlashCommandHandlers:
             return
 
         def work() -> None:
-            from glmcode import tools
-
-            result = tools.call("git_diff", "{}", session.ctx)
+            result = session.tools.call("git_diff", "{}", session.ctx)
             self.bridge.put(UiCall(partial(self._show_diff, result.output, result.ok)))
 
         self.run_worker(work, thread=True, group="aux", exit_on_error=False)

@@ -1,0 +1,263 @@
+"""The tools of one session: their order, their schemas, and the one way a call is run.
+
+A `ToolRegistry` is made when a session starts, from the built-in tools in the fixed order of
+DESIGN.md §4; tools that arrive at run time (MCP) are `add`ed after them, never before, so the
+tool list — part of the provider's cached request prefix — only ever grows at its end. The agent
+loop needs four things from here: `schemas()` for the request, `bind` to find a call's tool and
+validate its arguments, `run` to gate and run it, and `call` for all of that at once. Nothing
+here raises on a bad call: every failure becomes a `ToolResult(ok=False)` the model can act on,
+and every output is cut to the session's output budget (`glmcode.output_budget`).
+GitPython and other heavy modules are imported by the tools that need them, when they run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from glmcode import output_budget
+from glmcode.errors import Refusal
+from glmcode.rules.permissions import CallInfo
+from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
+from glmcode.tools.edit_file import EditFile
+from glmcode.tools.git_diff import GitDiff
+from glmcode.tools.git_status import GitStatus
+from glmcode.tools.lint import Lint
+from glmcode.tools.list_files import ListFiles
+from glmcode.tools.read_file import ReadFile
+from glmcode.tools.run_shell import RunShell
+from glmcode.tools.run_tests import RunTests
+from glmcode.tools.search import Search
+from glmcode.tools.update_plan import UpdatePlan
+from glmcode.tools.write_file import WriteFile
+
+MAX_TOOLS = 128
+"""The most tools one request may carry (GLM's limit, DESIGN.md §2 rule 7)."""
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+"""What a tool name must match in full (GLM's limit, DESIGN.md §2 rule 7)."""
+_SNIPPET_CHARS = 200
+
+Gate = Callable[[CallInfo], None]
+"""Asked before a call runs: returns to let it run, raises `Refusal` (the message the model reads) to stop it."""
+
+
+class RegistryError(ValueError):
+    """A tool cannot join the registry: a bad or duplicate name, or the registry is full."""
+
+
+class UnknownTool(ToolError):
+    """The model called a tool that is not in the registry."""
+
+
+class InvalidArguments(ToolError):
+    """A call's arguments are not JSON, not an object, or fail the tool's `Args` validation."""
+
+
+def builtin_tools() -> list[Tool]:
+    """A fresh instance of every built-in tool, in the fixed order of DESIGN.md §4."""
+    return [
+        ReadFile(), WriteFile(), EditFile(), ListFiles(), Search(), RunShell(),
+        GitStatus(), GitDiff(), Lint(), RunTests(), UpdatePlan(),
+    ]
+
+
+@dataclass(frozen=True)
+class BoundCall:
+    """A call whose tool was found and whose arguments are valid: ready to be gated and run."""
+
+    tool: Tool
+    args: ToolArgs
+    info: CallInfo
+    """What the permission rules see: name, kind, whether it mutates, the one-line description."""
+
+
+class ToolRegistry:
+    """The tools one session offers the model, in request order."""
+
+    def __init__(self, tools: list[Tool] | None = None) -> None:
+        """The built-in tools (or `tools`, in their order); raises `RegistryError` like `add`."""
+        self._tools: dict[str, Tool] = {}
+        self._schemas: list[dict] | None = None
+        self._schemas_json: str | None = None
+        for tool in builtin_tools() if tools is None else tools:
+            self.add(tool)
+
+    def add(self, tool: Tool) -> None:
+        """Append `tool` after those already present (the earlier ones keep their places).
+
+        Raises `RegistryError` if the name does not match `NAME_PATTERN`, is already taken, or
+        the registry already holds `MAX_TOOLS` tools. Adding changes `schemas()`: the request
+        head must be rebuilt, which costs the provider's prefix cache once.
+        """
+        name = getattr(tool, "name", "")
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+            raise RegistryError(f"the tool name {name!r} is not allowed: names match ^[a-zA-Z0-9_-]{{1,64}}$")
+        if name in self._tools:
+            raise RegistryError(f"a tool named {name!r} is already registered")
+        if len(self._tools) >= MAX_TOOLS:
+            raise RegistryError(f"cannot add {name!r}: a request carries at most {MAX_TOOLS} tools")
+        self._tools[name] = tool
+        self._schemas = self._schemas_json = None
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(list(self._tools.values()))
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    @property
+    def names(self) -> list[str]:
+        """The tools' names, in request order."""
+        return list(self._tools)
+
+    def get(self, name: str) -> Tool | None:
+        """The tool called `name`, or None."""
+        return self._tools.get(name)
+
+    def schemas(self) -> list[dict]:
+        """The `tools` list for a request: the same list object, in the same order, until `add`.
+
+        The list is shared: callers must not mutate it (the provider's prompt cache depends on it).
+        """
+        if self._schemas is None:
+            self._schemas = [tool.schema() for tool in self._tools.values()]
+        return self._schemas
+
+    def schemas_json(self) -> str:
+        """`schemas()` as compact JSON text, byte-identical on every call until `add`."""
+        if self._schemas_json is None:
+            self._schemas_json = json.dumps(self.schemas(), ensure_ascii=False, separators=(",", ":"))
+        return self._schemas_json
+
+    def bind(self, name: str, raw: str | dict | None) -> BoundCall:
+        """Find the tool `name` and validate `raw` into its arguments.
+
+        Raises `UnknownTool` or `InvalidArguments` (both `ToolError`s) with a message for the model.
+        """
+        tool = self._tools.get(name)
+        if tool is None:
+            raise UnknownTool(f"there is no tool named {name!r}; the tools are: {', '.join(self._tools)}")
+        args = parse_arguments(tool, raw)
+        try:
+            info = tool.info(args)
+        except Exception:  # noqa: BLE001 - a tool that cannot describe a call is treated as one that may change anything
+            info = CallInfo(name=tool.name, kind=tool.kind, mutates=True, description=tool.name, args=args)
+        return BoundCall(tool=tool, args=args, info=info)
+
+    def run(self, call: BoundCall, ctx: ToolContext, gate: Gate | None = None) -> ToolResult:
+        """Ask `gate`, then run the call; a refusal, a `ToolError` or a crash becomes ok=False.
+
+        The output is cut to `ctx.output_chars` (head and tail kept, one note of what was cut).
+        A `Refusal` — from the gate, or from a rule the tool enforces — has the summary
+        `refused`. KeyboardInterrupt and other BaseExceptions propagate: they are the user's.
+        """
+        try:
+            if gate is not None:
+                gate(call.info)
+            result = call.tool.run(call.args, ctx)
+        except Refusal as e:
+            result = ToolResult(ok=False, output=str(e) or f"{call.tool.name} was refused", summary="refused")
+        except ToolError as e:
+            result = ToolResult(ok=False, output=str(e) or f"{call.tool.name} failed", summary="error")
+        except Exception as e:  # noqa: BLE001 - a tool's crash is a result the model reads, never the loop's end
+            result = ToolResult(ok=False, output=f"{type(e).__name__}: {e}", summary="error")
+        output = output_budget.cut(result.output, ctx.output_chars)
+        return result if output is result.output else result.model_copy(update={"output": output})
+
+    def call(self, name: str, raw: str | dict | None, ctx: ToolContext, gate: Gate | None = None) -> ToolResult:
+        """Find, validate, gate and run one call; every failure becomes an ok=False result.
+
+        Summaries of failures: `unknown tool`, `invalid arguments`, `refused`, `error`.
+        """
+        try:
+            bound = self.bind(name, raw)
+        except (UnknownTool, InvalidArguments) as e:
+            return unbound_result(e, ctx)
+        return self.run(bound, ctx, gate)
+
+
+def unbound_result(error: UnknownTool | InvalidArguments, ctx: ToolContext) -> ToolResult:
+    """The failed result of a call `bind` refused: summary `unknown tool` or `invalid arguments`."""
+    summary = "unknown tool" if isinstance(error, UnknownTool) else "invalid arguments"
+    return ToolResult(ok=False, output=output_budget.cut(str(error), ctx.output_chars), summary=summary)
+
+
+def parse_arguments(tool: Tool, raw: str | dict | None) -> ToolArgs:
+    """Validate a call's arguments (JSON text or an already decoded object) into `tool.Args`.
+
+    Empty, None and JSON `null` mean no arguments. Two identical JSON objects back to back (a
+    known streaming quirk) count as one. Raises `InvalidArguments` with a message for the model.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        data: object = {}
+    elif isinstance(raw, str):
+        data = _decode(tool, raw)
+    else:
+        data = raw
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidArguments(
+            f'the arguments of {tool.name} must be a JSON object like {{"name": value}}, '
+            f"not a JSON {_json_type(data)}; {_expected(tool)}"
+        )
+    try:
+        return tool.Args.model_validate(data)
+    except ValidationError as e:
+        problems = "\n".join(f"- {_location(err['loc'])}: {err['msg']}" for err in e.errors(include_url=False))
+        raise InvalidArguments(f"invalid arguments for {tool.name}:\n{problems}\n{_expected(tool)}") from None
+
+
+def _decode(tool: Tool, raw: str) -> object:
+    text = raw.strip()
+    decoder = json.JSONDecoder()
+    try:
+        value, end = decoder.raw_decode(text)
+    except json.JSONDecodeError as e:
+        raise InvalidArguments(
+            f"the arguments of {tool.name} are not valid JSON ({e.msg} at line {e.lineno} column {e.colno}): "
+            f"{_snippet(raw)}"
+        ) from None
+    rest = text[end:].strip()
+    if rest:
+        try:
+            second, second_end = decoder.raw_decode(rest)
+        except json.JSONDecodeError:
+            second, second_end = None, 0
+        if second_end == 0 or rest[second_end:].strip() or second != value:
+            raise InvalidArguments(
+                f"the arguments of {tool.name} hold more than one JSON value; send exactly one JSON object: "
+                f"{_snippet(raw)}"
+            )
+    return value
+
+
+def _snippet(raw: str) -> str:
+    return json.dumps(raw[:_SNIPPET_CHARS], ensure_ascii=False) + ("…" if len(raw) > _SNIPPET_CHARS else "")
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else type(value).__name__
+
+
+def _location(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(arguments)"
+
+
+def _expected(tool: Tool) -> str:
+    """`read_file takes: path (required), offset, limit`."""
+    fields = tool.Args.model_fields
+    if not fields:
+        return f"{tool.name} takes no arguments: send {{}}."
+    names = [f"{name} (required)" if info.is_required() else name for name, info in fields.items()]
+    return f"{tool.name} takes: {', '.join(names)}."
