@@ -14,13 +14,15 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from glmcode import output_budget
 from glmcode.rules.agent_md import Rules, is_dependency_manifest
 from glmcode.tools import snapshot
 from glmcode.tools.base import ToolError
 from glmcode.tools.shell_runner import run_command
 
-OUTPUT_TAIL_CHARS = 4_000
-"""How much of a check's output is kept in events, the goal state and the model's feedback."""
+OUTPUT_CHARS = 4_000
+"""Characters of a check's output kept in events, the goal state and the model's feedback (head and
+tail, cut by `glmcode.output_budget`)."""
 
 
 class Check(BaseModel):
@@ -35,11 +37,6 @@ class Check(BaseModel):
     output: str = ""
 
 
-def tail(text: str, limit: int = OUTPUT_TAIL_CHARS) -> str:
-    """The end of `text`, where test runners and compilers put their summaries."""
-    return text if len(text) <= limit else f"[... {len(text) - limit:,} characters cut ...]\n" + text[-limit:]
-
-
 def run_commands(commands: list[str], root: Path, timeout: float, cancel: threading.Event) -> list[Check]:
     """Run each verify command; stop early if `cancel` is set."""
     checks = []
@@ -47,14 +44,13 @@ def run_commands(commands: list[str], root: Path, timeout: float, cancel: thread
         if cancel.is_set():
             break
         try:
-            outcome = run_command(command, root, timeout, cancel)
+            outcome = run_command(command, root, timeout, cancel, OUTPUT_CHARS)
         except ToolError as exc:
-            checks.append(Check(kind="command", name=command, passed=False, output=str(exc)))
+            checks.append(Check(kind="command", name=command, passed=False, output=output_budget.cut(str(exc), OUTPUT_CHARS)))
             continue
-        output = outcome.output
-        if outcome.timed_out:
-            output += f"\n[timed out after {timeout:.0f} s]"
-        checks.append(Check(kind="command", name=command, passed=outcome.exit_code == 0, exit_code=outcome.exit_code, output=tail(output)))
+        stopped = f"\n[timed out after {timeout:.0f} s]" if outcome.timed_out else ""
+        output = outcome.captured.text(after=outcome.note + stopped)
+        checks.append(Check(kind="command", name=command, passed=outcome.exit_code == 0, exit_code=outcome.exit_code, output=output))
     return checks
 
 
