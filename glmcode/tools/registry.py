@@ -144,7 +144,7 @@ class ToolRegistry:
         args = parse_arguments(tool, raw)
         try:
             info = tool.info(args)
-        except Exception:  # noqa: BLE001 - a tool that cannot describe a call is treated as one that may change anything
+        except Exception:  # a tool that cannot describe a call is treated as one that may change anything
             info = CallInfo(name=tool.name, kind=tool.kind, mutates=True, description=tool.name, args=args)
         return BoundCall(tool=tool, args=args, info=info)
 
@@ -163,7 +163,7 @@ class ToolRegistry:
             result = ToolResult(ok=False, output=str(e) or f"{call.tool.name} was refused", summary="refused")
         except ToolError as e:
             result = ToolResult(ok=False, output=str(e) or f"{call.tool.name} failed", summary="error")
-        except Exception as e:  # noqa: BLE001 - a tool's crash is a result the model reads, never the loop's end
+        except Exception as e:  # a tool's crash is a result the model reads, never the loop's end
             result = ToolResult(ok=False, output=f"{type(e).__name__}: {e}", summary="error")
         output = output_budget.cut(result.output, ctx.output_chars)
         return result if output is result.output else result.model_copy(update={"output": output})
