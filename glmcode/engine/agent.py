@@ -154,7 +154,15 @@ class Agent:
 
     def compact(self) -> None:
         """Summarise the conversation and restart it from the summary (emits `compaction`)."""
-        self.emit(compaction.compact(self, self._record_reset))
+
+        def ask(text: str) -> str:
+            self.say(text)
+            return self.request_text()
+
+        event = compaction.compact(
+            self.conversation, ask=ask, append=self.append, record_reset=self._record_reset, tokens_before=self.last_prompt_tokens
+        )
+        self.emit(event)
         self.last_prompt_tokens = 0
 
     def request_text(self) -> str:
