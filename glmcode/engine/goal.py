@@ -10,24 +10,49 @@ fix rounds, and the report is saved with the real verification results appended.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from glmcode import prompts
 from glmcode.engine import goal_state, verify
-from glmcode.engine.events import ResultStatus, Stage, Verify
+from glmcode.engine.events import Event, ResultStatus, Stage, Verify
 from glmcode.engine.goal_state import NEXT_STAGE, GoalState
 from glmcode.tools import snapshot
 
 if TYPE_CHECKING:
-    from glmcode.engine.session import Session
+    from glmcode.engine.agent import Agent
+    from glmcode.redaction import Redactor
+    from glmcode.rules.agent_md import Rules
+    from glmcode.rules.permissions import Permissions
+    from glmcode.tools.base import ToolContext
 
 VERIFY_TIMEOUT_S = 1800.0
+
+
+class GoalHost(Protocol):
+    """What a goal runs inside: a started `Session` is one.
+
+    Declared here, so the goal runner needs no import of the session (which imports it).
+    """
+
+    id: str
+    """The session id: the goal's state and report live in `.glmcode/runs/<id>/`."""
+    root: Path
+    agent: Agent
+    ctx: ToolContext
+    permissions: Permissions
+    rules: Rules
+    redactor: Redactor
+    """Hides secrets in what the goal writes (report, state)."""
+
+    def emit(self, event: Event) -> None:
+        """Send an event to the transcript and the front end."""
 
 
 class GoalRunner:
     """Moves one goal through its stages, saving the state after every step."""
 
-    def __init__(self, session: Session, state: GoalState) -> None:
+    def __init__(self, session: GoalHost, state: GoalState) -> None:
         self.session = session
         self.agent = session.agent
         self.state = state
