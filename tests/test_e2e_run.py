@@ -214,8 +214,14 @@ def test_resume_of_a_finished_session_needs_a_prompt(glm_server, run_glmcode, re
     glm_server.script([ScriptedTurn(content="first answer"), ScriptedTurn(content="second answer")])
     first = run_glmcode("run", "one", cwd=repo)
     session_id = first.result["session_id"]
+    transcript = Path(first.result["transcript_path"]).read_bytes()
     again = run_glmcode("run", "--resume", session_id, cwd=repo)
-    assert again.returncode == 2 and "give a new instruction" in again.stderr
+    assert again.returncode == 2 and [e["type"] for e in again.events] == ["error", "result"]
+    assert again.result["status"] == "error" and again.result["exit_code"] == 2 and again.result["session_id"] == session_id
+    assert "give a new instruction" in again.result["summary"] and again.of_type("error")[0]["kind"] == "usage"
+    as_text = run_glmcode("run", "--resume", session_id, "--output-format", "text", cwd=repo)
+    assert as_text.returncode == 2 and [line for line in as_text.stderr.splitlines() if "give a new instruction" in line]
+    assert len(glm_server.requests) == 1 and Path(first.result["transcript_path"]).read_bytes() == transcript
     follow = run_glmcode("run", "--resume", session_id, "and now two", cwd=repo)
     assert follow.returncode == 0 and follow.result["summary"] == "second answer"
     assert [m["role"] for m in messages_of(glm_server.requests[-1])] == ["system", "user", "assistant", "user"]

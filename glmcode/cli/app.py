@@ -68,6 +68,10 @@ def run_app(args: list[str]) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
+    except Exception as exc:  # a bug outside a run (a run turns its own into its `result`)
+        message = " ".join(str(exc).split()) or "(no message)"
+        sys.stderr.write(f"error: internal error (a bug in glmcode): {type(exc).__name__}: {message}\n")
+        return 70
     return result if isinstance(result, int) else 0
 
 
@@ -316,36 +320,36 @@ def _run_session(
     config: Any, root: Path, record: Any, prompt: str | None, output_format: str,
     *, goal: str | None = None, verify: list[str] | None = None,
 ) -> int:
-    """Run one headless session (a task or a goal) to its `Result`, then leave at once.
+    """Run one headless session (a task, a goal, or a resumed session) to its `Result`, then leave at once.
 
-    Leaving with `os._exit` after flushing skips the interpreter's slow shutdown (DESIGN.md §8);
-    the transcript and goal state are closed before.
+    Everything from the session's start to its end — restoring a transcript included — ends
+    in the session's one `result` (exit code in it). A new goal nobody could approve edits for
+    is refused before anything is written. Leaving with `os._exit` after flushing skips the
+    interpreter's slow shutdown (DESIGN.md §8); the transcript is closed before. This is the
+    one place in glmcode that calls `os._exit`.
     """
-    from glmcode.engine import goal_state
-    from glmcode.engine.session import Session
+    from glmcode.engine.session import Session, goal_refusal
 
     approver = None
     if output_format == "text" and sys.stdin.isatty() and sys.stderr.isatty():
         from glmcode.ui.approve import terminal_approver
 
         approver = terminal_approver
-    state = goal_state.load(root, record.id) if record is not None else None
-    if state is not None and (state.stage == "done" or prompt):
-        state = None
-    if (goal or state is not None) and approver is None and config.settings.permission_mode in ("ask", "read-only"):
-        raise ConfigError(
-            f"goal mode in {config.settings.permission_mode} mode with nobody to approve would refuse every edit: "
-            "pass --yes (full-auto) or --permission-mode auto-edit"
-        )
+    if goal is not None:
+        refusal = goal_refusal(config.settings.permission_mode, approver is not None)
+        if refusal:
+            raise ConfigError(refusal)
     session = Session(config, root, _renderer(output_format), approver=approver, resume=record)
-    if goal:
-        state = session.new_goal(goal, verify)
-    if state is None and record is not None and not prompt and session.needs_prompt:
-        session.close()
-        raise ConfigError(f"session {record.id} already finished; give a new instruction to continue it")
     _install_signal_handlers(session)
-    result = session.run_goal(state) if state is not None else session.run(prompt)
-    session.close()
+    try:
+        if record is not None:
+            result = session.run_resumed(prompt)
+        elif goal is not None:
+            result = session.run_goal(goal, verify)
+        else:
+            result = session.run(prompt)
+    finally:
+        session.close()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(result.exit_code)

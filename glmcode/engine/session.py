@@ -3,19 +3,27 @@
 The session wires the parts together — config, rules, tools' context, permissions, budget,
 client, conversation, transcript — and turns the ways a run can end into one `Result` event
 with the exit code of DESIGN.md §3. Front ends give it an `Emit` callback and read events.
+
+Building a `Session` does no I/O (no workspace read or write, no network, no event): it only
+wires objects, so a front end can build one anywhere and a test can build one in-process.
+The I/O happens in `start()` — reading the rules, opening the transcript, writing its first
+lines or replaying a saved one, emitting `session_start` — which every run calls first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glmcode import __version__, prompts
 from glmcode.config import Config
+from glmcode.engine import paths
 from glmcode.engine.agent import Agent, Interrupted, ModelGaveUp
 from glmcode.engine.budget import Budget, BudgetExhausted
 from glmcode.engine.events import (
@@ -30,7 +38,8 @@ from glmcode.engine.events import (
     TextDelta,
 )
 from glmcode.engine.transcript import SavedSession, Transcript, new_session_id, sessions_dir
-from glmcode.model.client import APIFailure, GLMClient, request_head
+from glmcode.errors import ConfigError
+from glmcode.model.client import APIFailure, GLMClient, OnRetry, request_head
 from glmcode.model.conversation import Conversation
 from glmcode.redaction import Redactor
 from glmcode.rules.agent_md import Rules, load_rules
@@ -45,10 +54,40 @@ _DELTAS: dict[str, type[TextDelta | ReasoningDelta]] = {"text": TextDelta, "reas
 """Delta event class by its `type`, to rebuild the fragments `RedactingStream` passes on."""
 
 EXIT_CODES: dict[ResultStatus, int] = {"success": 0, "failed": 1, "error": 3, "budget_exhausted": 4, "interrupted": 130}
+"""The usual exit code of each status. `error` has three, told apart by `Result.exit_code`:
+`EXIT_USAGE`, `EXIT_API` (the one listed here) and `EXIT_INTERNAL`."""
+EXIT_USAGE = 2
+"""A usage error the session found (nothing to continue, a goal nobody can approve edits for)."""
+EXIT_API = 3
+"""A model API error that retries could not overcome."""
+EXIT_INTERNAL = 70
+"""An unexpected exception inside glmcode: a bug (DESIGN.md §3)."""
+
+ClientFactory = Callable[[Config, OnRetry], GLMClient]
+"""Builds the session's model client from its config and the session's retry callback."""
+
+Work = Callable[[], "tuple[ResultStatus, str, dict[str, Any]]"]
+"""The body of a run: returns (status, summary, extra `Result` fields) or raises."""
+
+
+def goal_refusal(permission_mode: str, can_ask: bool) -> str | None:
+    """Why a goal cannot run (None when it can): in `ask` or `read-only` mode with nobody to ask,
+    every edit would be refused. `can_ask`: an approver is there (a terminal, the TUI)."""
+    if can_ask or permission_mode not in ("ask", "read-only"):
+        return None
+    return (
+        f"goal mode in {permission_mode} mode with nobody to approve would refuse every edit: "
+        "pass --yes (full-auto) or --permission-mode auto-edit"
+    )
 
 
 class Session:
-    """One conversation with the model in one workspace."""
+    """One conversation with the model in one workspace.
+
+    Build it (no I/O), then run it: `run(prompt)`, `run_goal(goal)`, `run_plan(task)` or
+    `run_resumed(prompt)`. Each run calls `start()` if nobody did, and ends with exactly one
+    `Result` event (see `_guarded` for the exit codes). `close()` flushes the transcript.
+    """
 
     def __init__(
         self,
@@ -58,16 +97,28 @@ class Session:
         *,
         approver: Approver | None = None,
         resume: SavedSession | None = None,
+        client_factory: ClientFactory = GLMClient,
     ) -> None:
+        """Wire the session's parts; nothing is read, written, sent or emitted.
+
+        `root` is the workspace (made absolute); `emit` receives every event, from the engine's
+        thread; `approver` is asked before calls the permission mode does not allow on its own
+        (None: such calls are refused); `resume` is a saved session to continue (its id is kept);
+        `client_factory` builds the model client (the real `GLMClient` unless a test says otherwise).
+        """
         self.config = config
         self.root = root.resolve()
+        self.saved = resume
+        """The saved session this one continues, if any."""
         self.id = resume.id if resume else new_session_id()
         self._emit_out = emit
-        self.rules: Rules = load_rules(self.root)
         self.redactor = Redactor.for_session(config.api_key)
         """Hides the API key and secret-looking environment values from every event, message and report."""
         self._deltas = self.redactor.stream()
-        self.transcript = Transcript(sessions_dir(self.root) / f"{self.id}.jsonl", self.redactor)
+        self.rules = Rules()
+        """The repo's rules: empty until `start()` reads them."""
+        self.transcript: Transcript | None = None
+        """Open from `start()` to `close()`."""
         settings = config.settings
         self.tools = ToolRegistry()
         """This session's tools: the built-ins, then any added at run time."""
@@ -78,31 +129,54 @@ class Session:
         self.budget = Budget(settings.max_turns, settings.max_cost, settings.timeout)
         self.conversation = Conversation(request_head(config, self.tools.schemas()))
         self.agent = Agent(
-            client=GLMClient(config, on_retry=self._on_retry),
+            client=client_factory(config, self._on_retry),
             conversation=self.conversation,
             tools=self.tools,
             ctx=self.ctx,
             permissions=self.permissions,
             budget=self.budget,
             emit=self.emit,
-            record=self.transcript.message,
+            record=self._record_message,
             prices=config.prices,
             redactor=self.redactor,
             context_window=config.context_window,
-            record_reset=self.transcript.reset,
+            record_reset=self._record_reset,
             checkpoint=self._checkpoint,
         )
+        self._state = "new"
         self._run_started = 0
         self._undone_runs: set[int] = set()
-        if resume is None:
+
+    def start(self) -> None:
+        """Do the session's I/O, once: read the rules, open the transcript, then either write the
+        first lines of a new session (meta, system prompt) or replay the saved one; emit
+        `session_start`. Every run calls it first; calling it again does nothing.
+
+        Raises what the I/O raises (OSError, a malformed saved session); a session whose start
+        failed is unusable, and a later call raises RuntimeError saying so.
+        """
+        if self._state == "started":
+            return
+        if self._state == "failed":
+            raise RuntimeError(f"session {self.id} failed to start earlier; open a new one")
+        self._state = "failed"
+        self.rules = self.ctx.rules = load_rules(self.root)
+        self.transcript = Transcript(sessions_dir(self.root) / f"{self.id}.jsonl", self.redactor)
+        if self.saved is None:
             self.transcript.write(self._meta())
             self.agent.append({"role": "system", "content": self.system_prompt()})
         else:
-            self._restore(resume)
-        self.emit(SessionStart(model=config.model, provider=config.provider.name, cwd=str(self.root), resumed=resume is not None))
+            self._restore(self.saved)
+        self._state = "started"
+        self.emit(SessionStart(model=self.config.model, provider=self.config.provider.name, cwd=str(self.root), resumed=self.saved is not None))
+
+    @property
+    def started(self) -> bool:
+        """Whether `start()` has done its work."""
+        return self._state == "started"
 
     def emit(self, event: Event) -> None:
-        """Redact the event, stamp the session id, write it to the transcript, pass it to the front end.
+        """Redact the event, stamp the session id, write it to the transcript (once open), pass it to the front end.
 
         The one redaction step of DESIGN.md §6: what goes on is a redacted copy (`event` itself is
         left as it is). Streamed deltas go through `RedactingStream`, so a secret split across
@@ -118,7 +192,8 @@ class Session:
 
     def _emit_redacted(self, event: Event) -> None:
         event.session_id = self.id
-        self.transcript.event(event)
+        if self.transcript is not None:
+            self.transcript.event(event)
         self._emit_out(event)
 
     def system_prompt(self) -> str:
@@ -135,59 +210,46 @@ class Session:
         return prompts.render("system.md", cwd=self.root, system=f"{platform.system()} {platform.machine()}", rules=rules)
 
     def run(self, prompt: str | None) -> Result:
-        """Send `prompt` (or continue a resumed session) until the model stops; emit the `Result`."""
+        """Send `prompt` (or, with None, continue a session that stopped mid-run) until the model
+        stops; emit the `Result` and return it. With None and nothing to continue, the result is a
+        usage error (status `error`, exit 2)."""
+        return self._guarded(lambda: self._converse(prompt))
+
+    def run_goal(self, goal: str | GoalState, verify: list[str] | None = None) -> Result:
+        """Run a goal through its stages (a new one from its text, with extra `verify` commands,
+        or a saved `GoalState` from where it stopped); emit the `Result` and return it."""
+        from glmcode.engine.goal import GoalRunner
 
         def work() -> tuple[ResultStatus, str, dict[str, Any]]:
-            if prompt:
-                self.agent.say(prompt)
-            return "success", self.agent.run_until_idle().content.strip(), {}
+            self.start()
+            state = self.new_goal(goal, verify) if isinstance(goal, str) else goal
+            return GoalRunner(self, state).run()
 
         return self._guarded(work)
 
-    def run_goal(self, state: GoalState) -> Result:
-        """Run (or continue) a goal through its stages; emit the `Result`."""
+    def run_resumed(self, prompt: str | None = None) -> Result:
+        """Continue the saved session headless (`glmcode run --resume ID [PROMPT]`); emit the `Result`.
+
+        Without `prompt`: an unfinished goal goes on from the stage it stopped in, else the
+        conversation goes on from where it stopped (a usage error, exit 2, if it had finished:
+        it needs a new instruction). With `prompt`: the prompt is sent, a goal is left as it is.
+        A goal that would need approvals nobody can give is a usage error too, found before
+        anything is written.
+        """
+        from glmcode.engine import goal_state
         from glmcode.engine.goal import GoalRunner
 
-        return self._guarded(GoalRunner(self, state).run)
+        def work() -> tuple[ResultStatus, str, dict[str, Any]]:
+            state = goal_state.load(self.root, self.id) if self.saved is not None and not prompt else None
+            if state is None or state.stage == "done":
+                return self._converse(prompt)
+            refusal = goal_refusal(self.permissions.mode, self.permissions.approver is not None)
+            if refusal:
+                raise ConfigError(refusal)
+            self.start()
+            return GoalRunner(self, state).run()
 
-    def _guarded(self, work: Callable[[], tuple[ResultStatus, str, dict[str, Any]]]) -> Result:
-        """Run `work`, turning every way it can end into one `Result` with its exit code."""
-        self.agent.begin_run()
-        self._run_started = time.time_ns()
-        timer = self._start_timeout()
-        extra: dict[str, Any] = {}
-        try:
-            status, summary, extra = work()
-        except ModelGaveUp as exc:
-            status, summary = "failed", f"the model gave up: {exc}"
-        except BudgetExhausted as exc:
-            status, summary = "budget_exhausted", f"{exc}; resume with `glmcode run --resume {self.id}`"
-        except APIFailure as exc:
-            status, summary = "error", exc.describe(self.config.provider.name)
-            self.emit(Error(kind=exc.kind, message=summary))
-        except (Interrupted, KeyboardInterrupt):
-            status, summary = "interrupted", f"interrupted; resume with `glmcode run --resume {self.id}`"
-        finally:
-            if timer:
-                timer.cancel()
-        return self.finish(status, summary, **extra)
-
-    def finish(self, status: ResultStatus, summary: str, **extra: Any) -> Result:
-        """Emit the one `Result` of this run and flush the transcript."""
-        usage = self.agent.run_usage
-        result = Result(
-            status=status,
-            exit_code=EXIT_CODES[status],
-            summary=summary,
-            usage=usage.model_copy(),
-            cached_share=round(usage.cached_share, 4),
-            turns=self.agent.run_turns,
-            duration_s=round(self.budget.elapsed(), 3),
-            transcript_path=str(self.transcript.path),
-            **extra,
-        )
-        self.emit(result)
-        return result
+        return self._guarded(work)
 
     def run_plan(self, task: str) -> Result:
         """A read-only planning turn (the TUI's /plan): the model may explore and submit a plan."""
@@ -196,6 +258,94 @@ class Session:
             return self.run(prompts.render("plan_command.md", task=task))
         finally:
             self.permissions.read_only_reason = None
+
+    def _converse(self, prompt: str | None) -> tuple[ResultStatus, str, dict[str, Any]]:
+        if not prompt and self.needs_prompt:
+            if self.saved is None:
+                raise ConfigError("nothing to run: give a prompt")
+            raise ConfigError(f"session {self.id} already finished; give a new instruction to continue it (glmcode run --resume {self.id} PROMPT)")
+        self.start()
+        if prompt:
+            self.agent.say(prompt)
+        return "success", self.agent.run_until_idle().content.strip(), {}
+
+    def _guarded(self, work: Work) -> Result:
+        """Run `work`, turning every way it can end into the run's one `Result`, emitted here.
+
+        Status and exit code (`Result.exit_code`, DESIGN.md §3): `success` 0; `failed` 1 (the
+        model gave up; in goal mode, verification failed); `budget_exhausted` 4; `interrupted`
+        130; `error` has three: 2 for a usage error the session found (`ConfigError`: nothing
+        to continue, a goal nobody can approve), 3 for a model API error retries could not
+        overcome (`APIFailure`), 70 for any other exception — a bug in glmcode, the traceback
+        kept in the transcript. Errors come with an `error` event first (kind `usage`, the
+        failure's kind, or `internal`) saying the cause in one line.
+
+        A front end that raises while it takes the `error` event is ignored (the result still
+        goes out); one that raises while it takes the `Result` propagates, the result kept in
+        the transcript.
+        """
+        self.agent.begin_run()
+        self._run_started = time.time_ns()
+        timer = self._start_timeout()
+        extra: dict[str, Any] = {}
+        exit_code: int | None = None
+        error: Error | None = None
+        try:
+            status, summary, extra = work()
+        except ModelGaveUp as exc:
+            status, summary = "failed", f"the model gave up: {exc}"
+        except BudgetExhausted as exc:
+            status, summary = "budget_exhausted", f"{exc}; resume with `glmcode run --resume {self.id}`"
+        except APIFailure as exc:
+            status, summary, exit_code = "error", exc.describe(self.config.provider.name), EXIT_API
+            error = Error(kind=exc.kind, message=summary)
+        except ConfigError as exc:
+            status, summary, exit_code = "error", str(exc), EXIT_USAGE
+            error = Error(kind="usage", message=summary)
+        except (Interrupted, KeyboardInterrupt):
+            status, summary = "interrupted", f"interrupted; resume with `glmcode run --resume {self.id}`"
+        except Exception as exc:  # a bug: it must still end in one result, never a bare traceback
+            status, summary, exit_code = "error", self._crashed(exc), EXIT_INTERNAL
+            error = Error(kind="internal", message=summary)
+        finally:
+            if timer:
+                timer.cancel()
+        if error is not None:
+            with contextlib.suppress(Exception):
+                self.emit(error)
+        return self._finish(status, summary, exit_code, extra)
+
+    def _finish(self, status: ResultStatus, summary: str, exit_code: int | None, extra: dict[str, Any]) -> Result:
+        """Build and emit the one `Result` of this run (`exit_code` None: the status's usual one)."""
+        usage = self.agent.run_usage
+        transcript = self.transcript.path if self.transcript else self.saved.path if self.saved else None
+        result = Result(
+            status=status,
+            exit_code=EXIT_CODES[status] if exit_code is None else exit_code,
+            summary=summary,
+            usage=usage.model_copy(),
+            cached_share=round(usage.cached_share, 4),
+            turns=self.agent.run_turns,
+            duration_s=round(self.budget.elapsed(), 3),
+            transcript_path=str(transcript) if transcript else None,
+            **extra,
+        )
+        result = self.redactor.value(result)
+        result.session_id = self.id
+        self.emit(result)
+        return result
+
+    def _crashed(self, exc: Exception) -> str:
+        """Keep the traceback in the transcript (if open); return one line naming the bug."""
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+        message = " ".join(str(exc).split()) or "(no message)"
+        line = f"internal error (a bug in glmcode): {type(exc).__name__}{where}: {message}"
+        if self.transcript is not None:
+            with contextlib.suppress(Exception):
+                self.transcript.write({"kind": "crash", "traceback": "".join(traceback.format_exception(exc))})
+                line += f" (traceback in {self.transcript.path})"
+        return line
 
     def reconfigure(self, **changes: Any) -> None:
         """Change settings mid-session (effort, model, thinking): the request head is rebuilt.
@@ -210,6 +360,32 @@ class Session:
         self.agent.client.reconfigure(self.config)
         self.conversation.set_head(request_head(self.config, self.tools.schemas()))
 
+    def compact(self) -> bool:
+        """Summarise the conversation now and restart it from the summary (the TUI's /compact).
+
+        Emits `compaction`; returns False, doing nothing, when there is nothing to compact yet.
+        Raises what a model request raises (`APIFailure`, `Interrupted`); it is not a run, so
+        there is no `Result`.
+        """
+        self.start()
+        if len(self.conversation.messages) <= 1:
+            return False
+        self.agent.compact()
+        return True
+
+    def diff(self) -> tuple[bool, str]:
+        """The workspace's uncommitted changes (the TUI's /diff), as the `git_diff` tool sees them.
+
+        Returns (True, a unified diff, empty when nothing changed), or (False, why not: e.g. not
+        a git repository). Safe to call from another thread while a run goes on (read-only).
+        """
+        result = self.tools.call("git_diff", "{}", self.ctx)
+        return result.ok, result.output
+
+    def list_paths(self, limit: int = paths.DEFAULT_LIMIT) -> list[tuple[str, bool]]:
+        """The workspace's files and folders, for `@path` completion: see `engine.paths.list_paths`."""
+        return paths.list_paths(self.root, limit)
+
     def undo_last_run(self) -> list[str] | None:
         """Put the workspace back as it was before this session's last run that changed files.
 
@@ -218,6 +394,7 @@ class Session:
         """
         from glmcode.tools import checkpoints
 
+        self.start()
         saved = [c for c in checkpoints.list_all(self.root) if c.run not in self._undone_runs]
         target = checkpoints.last_run_start(saved, session=self.id)
         if target is None:
@@ -229,19 +406,33 @@ class Session:
         return changes
 
     def new_goal(self, goal: str, verify: list[str] | None = None) -> GoalState:
-        """A fresh goal state: verify commands from AGENT.md, then config, then `verify`, deduplicated."""
+        """A fresh goal state: verify commands from AGENT.md, then config, then `verify`, deduplicated.
+
+        Starts the session first (the rules declare commands).
+        """
         from glmcode.engine.goal_state import GoalState
 
+        self.start()
         settings = self.config.settings
         commands = [*self.rules.verify_commands, *settings.verify, *(verify or [])]
         return GoalState(goal=goal, max_fix_rounds=settings.max_fix_rounds, verify_commands=list(dict.fromkeys(commands)))
 
     def interrupt(self) -> None:
-        """Stop the running turn and tools (SIGINT/SIGTERM, Esc)."""
+        """Stop the running turn and tools (SIGINT/SIGTERM, Esc); safe from any thread."""
         self.agent.interrupt()
 
     def close(self) -> None:
-        self.transcript.close()
+        """Flush and close the transcript (if `start()` opened it)."""
+        if self.transcript is not None:
+            self.transcript.close()
+
+    def _record_message(self, message: dict[str, Any]) -> None:
+        if self.transcript is not None:
+            self.transcript.message(message)
+
+    def _record_reset(self) -> None:
+        if self.transcript is not None:
+            self.transcript.reset()
 
     def _checkpoint(self, label: str) -> None:
         """Save the work tree before a change, so `glmcode undo` can take it back (best effort)."""
@@ -298,5 +489,15 @@ class Session:
 
     @property
     def needs_prompt(self) -> bool:
-        """True when the conversation ended with the model's answer, so continuing needs a new prompt."""
+        """True when the conversation ended with the model's answer, so continuing needs a new prompt.
+
+        Before `start()`, read from the saved session (a fresh one needs a prompt): an answer
+        that called tools does not count as the end, since those calls get results on restore.
+        """
+        if not self.started:
+            messages = self.saved.messages if self.saved else []
+            if not messages:
+                return True
+            last = messages[-1]
+            return last.get("role") == "system" or (last.get("role") == "assistant" and not last.get("tool_calls"))
         return self.conversation.last_role in (None, "system", "assistant")

@@ -364,14 +364,19 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         """Open a session (a resumed one with `record`) on the engine thread; `replace` closes the current one."""
 
         def work() -> None:
-            from glmcode.engine.session import Session
-
             if replace and self.session is not None:
                 self.session.close()
-            session = Session(self.config, self.root, self.bridge.put, approver=self.approve, resume=record)
-            self.bridge.put(UiCall(partial(self._session_opened, session, record, replace)))
+            self._start_session(record, replace)
 
         self._enqueue(Job("opening the session", work))
+
+    def _start_session(self, record: SavedSession | None, replace: bool) -> None:
+        """Build and start a session (engine thread: it reads the rules and the transcript), then show it."""
+        from glmcode.engine.session import Session
+
+        session = Session(self.config, self.root, self.bridge.put, approver=self.approve, resume=record)
+        session.start()
+        self.bridge.put(UiCall(partial(self._session_opened, session, record, replace)))
 
     def _session_opened(self, session: Session, record: SavedSession | None, replaced: bool) -> None:
         self.session = session

@@ -1,7 +1,7 @@
 """What the prompt input can complete at the cursor: `/command` at the start, `@path` anywhere.
 
 `context_at` finds the word being completed; `PathIndex` lists the workspace's files the way
-git sees them (`.gitignore` honoured, via the same walker the tools use) and ranks matches.
+git sees them (`.gitignore` honoured: the engine's `list_paths`) and ranks matches.
 """
 
 from __future__ import annotations
@@ -82,16 +82,11 @@ class PathIndex:
             threading.Thread(target=self._build, name="glmcode-path-index", daemon=True).start()
 
     def _build(self) -> None:
-        from glmcode.tools._walk import walk
+        from glmcode.engine.paths import list_paths
 
         entries: list[tuple[str, bool]] = []
         try:
-            for entry in walk(self.root, self.root):
-                if entry.rel == ".glmcode" or entry.rel.startswith(".glmcode/"):
-                    continue
-                entries.append((entry.rel, entry.is_dir))
-                if len(entries) >= MAX_INDEXED:
-                    break
+            entries = list_paths(self.root, MAX_INDEXED)
         finally:
             with self._lock:
                 self._entries = entries

@@ -64,7 +64,7 @@ class SlashCommandHandlers:
         getattr(self, f"command_{invocation.command.name}")(invocation.arg)
 
     def command_goal(self, goal: str) -> None:
-        work = self._needs_session(lambda s: s.run_goal(s.new_goal(goal)))
+        work = self._needs_session(lambda s: s.run_goal(goal))
         self._enqueue(Job("goal", work, exchange=(goal, "goal"), interruptible=True, text=f"/goal {goal}"))
 
     def command_plan(self, task: str) -> None:
@@ -96,10 +96,7 @@ class SlashCommandHandlers:
 
     def command_compact(self, _: str) -> None:
         def work(session: Session) -> str | None:
-            if len(session.conversation.messages) <= 1:
-                return "nothing to compact yet"
-            session.agent.compact()
-            return None
+            return None if session.compact() else "nothing to compact yet"
 
         def done(message: str | None) -> None:
             if message:
@@ -139,8 +136,8 @@ class SlashCommandHandlers:
             return
 
         def work() -> None:
-            result = session.tools.call("git_diff", "{}", session.ctx)
-            self.bridge.put(UiCall(partial(self._show_diff, result.output, result.ok)))
+            ok, output = session.diff()
+            self.bridge.put(UiCall(partial(self._show_diff, output, ok)))
 
         self.run_worker(work, thread=True, group="aux", exit_on_error=False)
 
@@ -187,12 +184,9 @@ class SlashCommandHandlers:
                     raise LookupError("there is no other saved session to resume")
                 wanted = others[0]
             record = read_session(self.root, wanted)
-            from glmcode.engine.session import Session
-
             if self.session is not None:
                 self.session.close()
-            session = Session(self.config, self.root, self.bridge.put, approver=self.approve, resume=record)
-            self.bridge.put(UiCall(partial(self._session_opened, session, record, True)))
+            self._start_session(record, True)
 
         self._enqueue(Job("resuming", work))
 
