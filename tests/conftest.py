@@ -1,4 +1,4 @@
-"""Shared fixtures: a throwaway git repo, the scripted GLM server, and the real `glmcode` command."""
+"""Shared fixtures: a throwaway git repo, the scripted GLM server, the engine in-process, and the real `glmcode` command."""
 
 from __future__ import annotations
 
@@ -13,10 +13,17 @@ from typing import Any
 import pytest
 
 from glmcode.testing import GLMServer
+from glmcode.testing.engine import API_KEY, Engine
 from glmcode.testing.repos import make_repo
 
-API_KEY = "test-key-5f3a9c1d"
+__all__ = ["API_KEY", "GLMCODE_BIN", "Run", "base_env", "make_repo"]
 GLMCODE_BIN = str(Path(sys.executable).with_name("glmcode"))
+
+
+@pytest.fixture(autouse=True)
+def _no_ci_step_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Goal reports append to `$GITHUB_STEP_SUMMARY` when it is set: never to the page of the CI job running the tests."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
 
 
 @pytest.fixture
@@ -28,6 +35,12 @@ def repo(tmp_path: Path) -> Path:
 def glm_server():
     with GLMServer() as server:
         yield server
+
+
+@pytest.fixture
+def engine(glm_server: GLMServer, repo: Path) -> Engine:
+    """Sessions in-process on `repo` against the scripted server, with `glmcode run`'s default settings."""
+    return Engine(repo, glm_server.url)
 
 
 @dataclass

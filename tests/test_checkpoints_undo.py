@@ -7,12 +7,9 @@ from pathlib import Path
 
 from conftest import GLMCODE_BIN, base_env
 
-from glmcode.testing import ScriptedToolCall, ScriptedTurn
+from glmcode.testing import ScriptedTurn
+from glmcode.testing.engine import Engine, call
 from glmcode.tools import checkpoints
-
-
-def call(name: str, **arguments) -> ScriptedToolCall:
-    return ScriptedToolCall(name=name, arguments=arguments)
 
 
 def git(repo: Path, *args: str) -> str:
@@ -23,7 +20,7 @@ def undo(repo: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([GLMCODE_BIN, "undo", *args], cwd=repo, env=base_env(None, tmp_path), capture_output=True, text=True, timeout=60)
 
 
-def test_undo_takes_back_edits_and_shell_side_effects_of_the_last_run(glm_server, run_glmcode, repo: Path, tmp_path: Path):
+def test_undo_takes_back_edits_and_shell_side_effects_of_the_last_run(glm_server, engine: Engine, repo: Path, tmp_path: Path):
     (repo / "keep.txt").write_text("uncommitted work\n")
     glm_server.script([
         ScriptedTurn(tool_calls=[call("read_file", path="README.md")]),
@@ -31,8 +28,8 @@ def test_undo_takes_back_edits_and_shell_side_effects_of_the_last_run(glm_server
         ScriptedTurn(tool_calls=[call("write_file", path="second.txt", content="2\n")]),
         ScriptedTurn(content="done"),
     ])
-    run = run_glmcode("run", "change things", "--yes", cwd=repo)
-    assert run.returncode == 0, run.stderr
+    run = engine.run("change things", permission_mode="full-auto")
+    assert run.returncode == 0, run.events
     assert (repo / "README.md").read_text() == "# changed\n" and (repo / "made.txt").exists() and not (repo / "keep.txt").exists()
     head_before = git(repo, "rev-parse", "HEAD")
     status_index = git(repo, "diff", "--cached", "--name-only")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 from conftest import GLMCODE_BIN, base_env, make_repo
 
 from glmcode.testing import ScriptedTurn
+from glmcode.testing.engine import Engine
 
 
 def test_doctor_checks_config_key_endpoint_git_and_rules(glm_server, tmp_path: Path):
@@ -38,13 +40,14 @@ def test_doctor_reports_a_missing_key_and_a_bad_endpoint(tmp_path: Path):
     assert proc.returncode == 1 and "FAIL  endpoint: http://127.0.0.1:9/v1 did not answer /models" in proc.stdout
 
 
-def test_sessions_lists_runs_newest_first(glm_server, run_glmcode, repo: Path, tmp_path: Path):
+def test_sessions_lists_runs_newest_first(glm_server, engine: Engine, repo: Path, tmp_path: Path):
     glm_server.script([ScriptedTurn(content="one"), ScriptedTurn(content="two")])
-    first = run_glmcode("run", "first task", cwd=repo).result["session_id"]
-    second = run_glmcode("run", "second task\nwith more lines", cwd=repo).result["session_id"]
+    first = engine.run("first task").result["session_id"]
+    time.sleep(1.01)  # ids sort by the second they were made in
+    second = engine.run("second task\nwith more lines").result["session_id"]
     proc = subprocess.run([GLMCODE_BIN, "sessions", "--output-format", "json"], cwd=repo, env=base_env(glm_server, tmp_path), capture_output=True, text=True)
     rows = json.loads(proc.stdout)
-    assert [r["id"] for r in rows] == sorted([first, second], reverse=True)
+    assert [r["id"] for r in rows] == [second, first]
     assert {r["prompt"] for r in rows} == {"first task", "second task"}
     assert all(r["status"] == "success" for r in rows)
     text = subprocess.run([GLMCODE_BIN, "sessions"], cwd=repo, env=base_env(glm_server, tmp_path), capture_output=True, text=True).stdout
