@@ -1,7 +1,7 @@
 """HTTP side of the scripted GLM server: connection handling and response writing.
 
 ``ScriptedHTTPServer`` is a ``ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive; it asks
-its ``GLMServer`` what to answer and ``_Responder`` writes that answer as GLM would, streaming
+its script (a ``GLMServer``) what to answer and ``_Responder`` writes that answer as GLM would, streaming
 with chunked transfer encoding or as one JSON body. Client disconnects are ignored quietly.
 """
 
@@ -13,15 +13,13 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from glmcode.testing import glm_wire as wire
-
-if TYPE_CHECKING:
-    from glmcode.testing.glm_server import Fault, GLMServer, ScriptedTurn
+from glmcode.testing.glm_script import Fault, ScriptedTurn
 
 EXHAUSTED_MESSAGE = "scripted GLM server: no scripted turn left for this request"
 
@@ -40,13 +38,39 @@ class RecordedRequest:
     """The client's TCP port: requests on one kept-alive connection share it."""
 
 
+@dataclass
+class Action:
+    """What one chat request is answered with."""
+
+    turn: ScriptedTurn | None
+    fault: Fault | None
+    ctx: wire.ResponseContext | None
+    delay: float = 0.0
+    outcome: list[str] = field(default_factory=list)
+
+
+class Script(Protocol):
+    """What the HTTP side asks of the scripted server (`GLMServer` is one)."""
+
+    model: str
+    """The model id `/models` lists."""
+    chunk_delay_s: float
+    """Pause between streamed chunks, in seconds."""
+
+    def _record(self, request: RecordedRequest) -> None:
+        """Keep a request (with its outcome) for the test to inspect."""
+
+    def _dispatch(self, request: RecordedRequest) -> Action:
+        """Decide the answer to a chat request (the next fault, or the next turn)."""
+
+
 class ScriptedHTTPServer(ThreadingHTTPServer):
     """Threading server that never waits for handler threads and can cut live connections."""
 
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], glm: GLMServer) -> None:
+    def __init__(self, address: tuple[str, int], glm: Script) -> None:
         self.glm = glm
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()

@@ -12,7 +12,8 @@ fields so a typo in a scenario file fails loudly instead of being ignored.
 
 Run it standalone with ``python -m glmcode.testing.glm_server SCENARIO.json [--port N]
 [--log requests.jsonl]``; it prints ``listening on http://127.0.0.1:PORT/v1`` and serves until
-SIGTERM or SIGINT. Wire shapes live in ``glm_wire``, connection handling in ``glm_http``.
+SIGTERM or SIGINT. Wire shapes live in ``glm_wire``, connection handling in ``glm_http``, the
+scenario models in ``glm_script``.
 """
 
 from __future__ import annotations
@@ -25,14 +26,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Any
 
 from glmcode.testing import glm_wire as wire
-from glmcode.testing.glm_http import RecordedRequest, ScriptedHTTPServer
+from glmcode.testing.glm_http import Action, RecordedRequest, ScriptedHTTPServer
+from glmcode.testing.glm_script import Fault, Scenario, ScriptedToolCall, ScriptedTurn, load_scenario
 
 __all__ = [
     "Fault",
@@ -45,110 +45,6 @@ __all__ = [
     "load_scenario",
     "main",
 ]
-
-FaultKind = Literal[
-    "http_error", "drop", "malformed", "error_in_stream", "json_error_200", "finish_reason", "delay"
-]
-
-OVERLOADED_MESSAGE = "The service may be temporarily overloaded, please try again later"
-
-
-class _Strict(BaseModel):
-    """Base model that rejects unknown fields."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class ScriptedToolCall(_Strict):
-    """One tool call the scripted model makes.
-
-    ``arguments`` is the exact JSON text the client should reassemble, or a dict that is
-    serialised as compact JSON, the way GLM sends it. ``id`` defaults to a deterministic
-    GLM-style id such as ``call_-7682507267639338722`` derived from the turn number and index.
-    """
-
-    name: str
-    arguments: str | dict[str, Any] = "{}"
-    id: str | None = None
-
-    def arguments_text(self) -> str:
-        """The arguments as the JSON string a GLM stream carries."""
-        if isinstance(self.arguments, str):
-            return self.arguments
-        return json.dumps(self.arguments, ensure_ascii=False, separators=(",", ":"))
-
-    def arguments_object(self) -> dict[str, Any]:
-        """The arguments as a JSON object (for the ``arguments_as_object`` quirk)."""
-        if isinstance(self.arguments, dict):
-            return self.arguments
-        value = json.loads(self.arguments)
-        if not isinstance(value, dict):
-            raise ValueError(f"arguments of {self.name!r} are not a JSON object")
-        return value
-
-
-class Fault(_Strict):
-    """A failure served instead of a turn; each fault is consumed by one request."""
-
-    kind: FaultKind
-    status: int = 500
-    code: str | None = None
-    message: str = OVERLOADED_MESSAGE
-    retry_after: float | None = None
-    after_chunks: int = Field(default=0, ge=0)
-    finish_reason: str = "network_error"
-    seconds: float = Field(default=0, ge=0)
-
-    def error_code(self, default: str | None = None) -> str:
-        """The Z.ai business code for the error body: explicit code, else default, else status."""
-        return self.code or default or str(self.status)
-
-
-class ScriptedTurn(_Strict):
-    """One assistant response: reasoning, then content, then tool calls."""
-
-    reasoning: str = ""
-    content: str = ""
-    tool_calls: list[ScriptedToolCall] = Field(default_factory=list)
-    finish_reason: str | None = None
-    usage: dict[str, Any] | None = None
-    chunk_chars: int = Field(default=8, ge=1)
-    reasoning_field: Literal["reasoning_content", "reasoning"] = "reasoning_content"
-    arguments_as_object: bool = False
-    empty_name_in_continuations: bool = False
-    usage_in_separate_chunk: bool = False
-    faults: list[Fault] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _object_arguments_are_objects(self) -> ScriptedTurn:
-        """With ``arguments_as_object`` every call's arguments must be a JSON object."""
-        if self.arguments_as_object:
-            for call in self.tool_calls:
-                call.arguments_object()
-        return self
-
-    def resolved_finish_reason(self) -> str:
-        """The finish reason served: explicit, else ``tool_calls`` or ``stop``."""
-        if self.finish_reason:
-            return self.finish_reason
-        return "tool_calls" if self.tool_calls else "stop"
-
-
-class Scenario(_Strict):
-    """A whole script: the turn queue plus server-wide settings."""
-
-    turns: list[ScriptedTurn] = Field(default_factory=list)
-    chunk_delay_s: float = Field(default=0.0, ge=0)
-    model: str = "glm-5.2"
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario file: a ``Scenario`` object, or a bare JSON list of turns."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if isinstance(data, list):
-        return Scenario(turns=data)
-    return Scenario.model_validate(data)
-
 
 TurnSource = ScriptedTurn | Callable[[dict[str, Any]], ScriptedTurn]
 """A queued turn: fixed, or a callable that builds it from the parsed request JSON."""
@@ -170,17 +66,6 @@ class _Entry:
             return None
         self.faults_served += 1
         return self.turn.faults[self.faults_served - 1]
-
-
-@dataclass
-class _Action:
-    """What one chat request is answered with."""
-
-    turn: ScriptedTurn | None
-    fault: Fault | None
-    ctx: wire.ResponseContext | None
-    delay: float = 0.0
-    outcome: list[str] = field(default_factory=list)
 
 
 class GLMServer:
@@ -276,13 +161,13 @@ class GLMServer:
                 with self._log_path.open("a", encoding="utf-8") as log:
                     log.write(json.dumps(line, ensure_ascii=False) + "\n")
 
-    def _dispatch(self, request: RecordedRequest) -> _Action:
+    def _dispatch(self, request: RecordedRequest) -> Action:
         """Decide what a chat request gets: the next fault, the head turn, or nothing left."""
         with self._lock:
             self._chat_requests += 1
             cached = wire.common_prefix_len(request.body, self._previous_body)
             self._previous_body = request.body
-            action = _Action(None, None, None)
+            action = Action(None, None, None)
             while self._queue:
                 entry = self._resolve_head(request.json)
                 fault = entry.next_fault()

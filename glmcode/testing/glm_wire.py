@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from glmcode.testing.glm_server import ScriptedTurn
+    from glmcode.testing.glm_script import ScriptedTurn
 
 
 @dataclass(frozen=True)
