@@ -1,4 +1,5 @@
-"""Test helpers for glmcode: a scripted GLM server for end-to-end tests.
+"""Test helpers for glmcode: a scripted GLM server for end-to-end tests, and the engine in-process
+(`glmcode.testing.engine`: a `Session` on that server, its events kept).
 
 Names are loaded lazily so ``python -m glmcode.testing.glm_server`` does not import the server
 module twice (once as a package member, once as ``__main__``).

@@ -29,7 +29,7 @@ from glmcode.engine.transcript import read_session
 from glmcode.model.client import GLMClient
 from glmcode.rules.permissions import Approver
 from glmcode.testing.glm_http import RecordedRequest
-from glmcode.testing.glm_server import ScriptedToolCall
+from glmcode.testing.glm_script import ScriptedToolCall
 
 API_KEY = "test-key-5f3a9c1d"
 """The key test sessions send (long enough to be redacted wherever glmcode hides the key)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from glmcode.testing.glm_server import ScriptedToolCall, ScriptedTurn
+from glmcode.testing.glm_script import ScriptedToolCall, ScriptedTurn
 from glmcode.testing.repos import make_repo
 
 CHECK = "import calc, sys\nsys.exit(0 if calc.add(2, 3) == 5 else print('add(2, 3) returned', calc.add(2, 3)) or 1)\n"
