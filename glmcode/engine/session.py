@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 from glmcode import __version__, prompts
 from glmcode.config import Config
-from glmcode.engine import paths
 from glmcode.engine.agent import Agent, Interrupted, ModelGaveUp
 from glmcode.engine.budget import Budget, BudgetExhausted
 from glmcode.engine.events import (
@@ -37,7 +36,7 @@ from glmcode.engine.events import (
     SessionStart,
     TextDelta,
 )
-from glmcode.engine.transcript import SavedSession, Transcript, new_session_id, sessions_dir
+from glmcode.engine.transcript import GLMCODE_DIR, SavedSession, Transcript, new_session_id, sessions_dir
 from glmcode.errors import ConfigError
 from glmcode.model.client import APIFailure, GLMClient, OnRetry, request_head
 from glmcode.model.conversation import Conversation
@@ -68,6 +67,33 @@ ClientFactory = Callable[[Config, OnRetry], GLMClient]
 
 Work = Callable[[], "tuple[ResultStatus, str, dict[str, Any]]"]
 """The body of a run: returns (status, summary, extra `Result` fields) or raises."""
+
+
+PATHS_LIMIT = 20_000
+"""`list_paths` stops after this many entries: a huge repo still lists its top levels (breadth first)."""
+
+
+def list_paths(root: Path, limit: int = PATHS_LIMIT) -> list[tuple[str, bool]]:
+    """The workspace's files and folders a user may mention (the TUI's `@path` completion).
+
+    `(path relative to root in POSIX form, is a folder)`, as git sees them (`.gitignore`
+    honoured, `.git` never entered; the tools' walker), minus glmcode's own `.glmcode/`;
+    breadth first, at most `limit` entries, symlinks listed but not followed, unreadable
+    folders skipped. Needs no session, so a front end can list before one is open.
+    """
+    from glmcode.tools._walk import walk
+
+    entries: list[tuple[str, bool]] = []
+    if limit <= 0:
+        return entries
+    root = root.resolve()
+    for entry in walk(root, root):
+        if entry.rel == GLMCODE_DIR or entry.rel.startswith(GLMCODE_DIR + "/"):
+            continue
+        entries.append((entry.rel, entry.is_dir))
+        if len(entries) >= limit:
+            break
+    return entries
 
 
 def goal_refusal(permission_mode: str, can_ask: bool) -> str | None:
@@ -382,9 +408,9 @@ class Session:
         result = self.tools.call("git_diff", "{}", self.ctx)
         return result.ok, result.output
 
-    def list_paths(self, limit: int = paths.DEFAULT_LIMIT) -> list[tuple[str, bool]]:
-        """The workspace's files and folders, for `@path` completion: see `engine.paths.list_paths`."""
-        return paths.list_paths(self.root, limit)
+    def list_paths(self, limit: int = PATHS_LIMIT) -> list[tuple[str, bool]]:
+        """The workspace's files and folders, for `@path` completion: see the module's `list_paths`."""
+        return list_paths(self.root, limit)
 
     def undo_last_run(self) -> list[str] | None:
         """Put the workspace back as it was before this session's last run that changed files.

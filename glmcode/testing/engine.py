@@ -16,9 +16,10 @@ the way a script reading glmcode's output would.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def test_every_request_extends_the_previous_one_byte_for_byte(glm_server, engine
     assert run.returncode == 0, run.events
     bodies = [r.body for r in glm_server.requests]
     assert len(bodies) == 5
-    for earlier, later in zip(bodies, bodies[1:]):
+    for earlier, later in pairwise(bodies):
         assert earlier.endswith(b"]}")
         assert later.startswith(earlier[:-2] + b","), "a request rewrote an earlier part of the conversation"
     assert run.result["cached_share"] > 0.5

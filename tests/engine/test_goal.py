@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from pathlib import Path
 
 from glmcode.testing import ScriptedTurn
@@ -42,7 +43,7 @@ def test_goal_fixed_in_the_second_round(glm_server, engine: Engine, tmp_path: Pa
     fix_message = [m for m in glm_server.requests[6].json["messages"] if m["role"] == "user"][-1]["content"]
     assert "FAIL command `python check.py` exited 1" in fix_message and "add(2, 3) returned 6" in fix_message
     bodies = [r.body for r in glm_server.requests]
-    for earlier, later in zip(bodies, bodies[1:]):
+    for earlier, later in pairwise(bodies):
         assert later.startswith(earlier[:-2] + b","), "a goal stage rewrote the conversation prefix"
     assert result["cached_share"] > 0.5
     state = json.loads((report.parent / "goal.json").read_text())

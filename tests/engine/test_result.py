@@ -101,7 +101,7 @@ def test_a_front_end_that_fails_on_the_result_raises_and_the_transcript_keeps_it
             raise BrokenPipeError("stdout closed")
 
     glm_server.script([ScriptedTurn(content="hi")])
-    session, log = engine.session(emit=broken)
+    session, _ = engine.session(emit=broken)
     with pytest.raises(BrokenPipeError):
         session.run("hi")
     session.close()

@@ -82,7 +82,7 @@ class PathIndex:
             threading.Thread(target=self._build, name="glmcode-path-index", daemon=True).start()
 
     def _build(self) -> None:
-        from glmcode.engine.paths import list_paths
+        from glmcode.engine.session import list_paths
 
         entries: list[tuple[str, bool]] = []
         try:
