@@ -4,7 +4,8 @@ The session wires the parts together — config, rules, tools' context, permissi
 client, conversation, transcript — and turns the ways a run can end into one `Result` event
 with the exit code of DESIGN.md §3. Front ends give it an `Emit` callback and read events.
 
-Building a `Session` does no I/O (no workspace read or write, no network, no event): it only
+Building a `Session` does no I/O (nothing read from or written to the workspace, no network, no
+event; only glmcode's own prompt files and the environment's secret names are looked at): it
 wires objects, so a front end can build one anywhere and a test can build one in-process.
 The I/O happens in `start()` — reading the rules, opening the transcript, writing its first
 lines or replaying a saved one, emitting `session_start` — which every run calls first.
@@ -125,7 +126,7 @@ class Session:
         resume: SavedSession | None = None,
         client_factory: ClientFactory = GLMClient,
     ) -> None:
-        """Wire the session's parts; nothing is read, written, sent or emitted.
+        """Wire the session's parts; nothing is read from or written to the workspace, sent or emitted.
 
         `root` is the workspace (made absolute); `emit` receives every event, from the engine's
         thread; `approver` is asked before calls the permission mode does not allow on its own
