@@ -91,9 +91,9 @@ def test_max_turns_stops_with_exit_4_and_resume_continues(glm_server, run_glmcod
     assert [m["role"] for m in messages_of(resumed)] == ["system", "user", "assistant", "tool"]
 
 
-def test_resume_of_a_finished_session_needs_a_prompt(glm_server, run_glmcode, repo: Path):
+def test_resume_of_a_finished_session_needs_a_prompt(glm_server, engine, run_glmcode, repo: Path):
     glm_server.script([ScriptedTurn(content="first answer"), ScriptedTurn(content="second answer")])
-    first = run_glmcode("run", "one", cwd=repo)
+    first = engine.run("one")  # the session to resume is made in-process: the command under test is the resume
     session_id = first.result["session_id"]
     transcript = Path(first.result["transcript_path"]).read_bytes()
     again = run_glmcode("run", "--resume", session_id, cwd=repo)
@@ -101,7 +101,7 @@ def test_resume_of_a_finished_session_needs_a_prompt(glm_server, run_glmcode, re
     assert again.result["status"] == "error" and again.result["exit_code"] == 2 and again.result["session_id"] == session_id
     assert "give a new instruction" in again.result["summary"] and again.of_type("error")[0]["kind"] == "usage"
     as_text = run_glmcode("run", "--resume", session_id, "--output-format", "text", cwd=repo)
-    assert as_text.returncode == 2 and [line for line in as_text.stderr.splitlines() if "give a new instruction" in line]
+    assert as_text.returncode == 2 and as_text.stderr.splitlines() == [f"error: {again.result['summary']}"]
     assert len(glm_server.requests) == 1 and Path(first.result["transcript_path"]).read_bytes() == transcript
     follow = run_glmcode("run", "--resume", session_id, "and now two", cwd=repo)
     assert follow.returncode == 0 and follow.result["summary"] == "second answer"
@@ -176,9 +176,9 @@ def test_configuration_errors_exit_2_with_one_line(glm_server, tmp_path: Path, r
     assert not (repo / ".glmcode" / "sessions").exists(), "a refused run must write nothing"
 
 
-def test_an_internal_error_exits_70_with_one_result_and_one_line(glm_server, run_glmcode, repo: Path):
+def test_an_internal_error_exits_70_with_one_result_and_one_line(glm_server, engine, run_glmcode, repo: Path):
     glm_server.script([ScriptedTurn(content="first answer")])
-    first = run_glmcode("run", "one", cwd=repo)
+    first = engine.run("one")  # made in-process: the command under test is the resume that fails
     session_id = first.result["session_id"]
     with Path(first.result["transcript_path"]).open("a") as handle:  # a saved tool call that lost its id: restoring it fails
         handle.write(json.dumps({"kind": "message", "message": {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "x"}}]}}) + "\n")
