@@ -43,7 +43,9 @@ from glmcode.model.client import APIFailure, GLMClient, OnRetry, request_head
 from glmcode.model.conversation import Conversation
 from glmcode.redaction import Redactor
 from glmcode.rules.agent_md import Rules, load_rules
-from glmcode.rules.permissions import Approver, Permissions
+from glmcode.rules.permissions import Approver as Approver  # re-exported: what a front end gives a session
+from glmcode.rules.permissions import Decision as Decision  # re-exported: what its approver answers
+from glmcode.rules.permissions import Permissions
 from glmcode.tools.base import ToolContext
 from glmcode.tools.registry import ToolRegistry
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from glmcode.rules.permissions import Decision
+if TYPE_CHECKING:
+    from glmcode.engine.session import Decision
 
 
 def terminal_approver(tool: str, description: str, args: BaseModel) -> Decision:

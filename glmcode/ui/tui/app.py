@@ -66,9 +66,8 @@ from glmcode.ui.tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from glmcode.config import Config
-    from glmcode.engine.session import Session
+    from glmcode.engine.session import Decision, Session
     from glmcode.engine.transcript import SavedSession
-    from glmcode.rules.permissions import Decision
 
 QUIT_WINDOW_S = 3.0
 FRAME_S = 1 / 60
