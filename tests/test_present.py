@@ -112,8 +112,7 @@ def test_a_calls_own_title_is_preferred_and_split_at_its_name() -> None:
 
 
 def test_a_tool_call_event_title_is_used_when_the_event_has_one() -> None:
-    event = ToolCall(id="c", name="read_file", arguments={"path": "x.py"})
-    object.__setattr__(event, "title", "read_file src/a.py")
+    event = ToolCall(id="c", name="read_file", arguments={"path": "x.py"}, title="read_file src/a.py")
     assert str(present.tool_call_line(event)) == "read_file src/a.py"
 
 

@@ -165,7 +165,7 @@ class GoalRunner:
             return "No verify command was declared, so nothing was verified by running checks; say so plainly."
         if self.state.passed:
             return f"All {len(commands)} verify commands and all constraints passed."
-        return f"Verification still failed after {self.state.round} fix rounds (the limit is {self.state.max_fix_rounds})."
+        return f"Verification still failed after {_rounds(self.state.round)} (the limit is {self.state.max_fix_rounds})."
 
     def _report_document(self, report: str, diff_stat: str) -> str:
         checks = "\n".join(f"- {_check_line(c)}" for c in self.state.last_checks) or "- nothing was verified: no verify command was declared"
@@ -185,10 +185,16 @@ class GoalRunner:
         failed = [c for c in self.state.last_checks if not c.passed]
         if failed:
             names = ", ".join(f"`{c.name}`" + (f" (exit {c.exit_code})" if c.exit_code is not None else "") for c in failed)
-            return "failed", f"verification failed after {self.state.round} fix rounds: {names}", extra
+            return "failed", f"verification failed after {_rounds(self.state.round)}: {names}", extra
         if not commands:
             return "success", "not verified: no verify command was declared (AGENT.md Commands, config `verify` or --verify)", extra
-        return "success", f"all {len(commands)} verify commands passed" + (f" after {self.state.round} fix rounds" if self.state.round else ""), extra
+        passed = "the verify command passed" if len(commands) == 1 else f"all {len(commands)} verify commands passed"
+        return "success", passed + (f" after {_rounds(self.state.round)}" if self.state.round else ""), extra
+
+
+def _rounds(count: int) -> str:
+    """`0 fix rounds`, `1 fix round`, `2 fix rounds`: the result's summary is read by people and scripts."""
+    return f"{count} fix round" + ("" if count == 1 else "s")
 
 
 def _check_line(check: verify.Check) -> str:

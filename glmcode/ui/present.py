@@ -184,7 +184,7 @@ def call_line(name: str, arguments: Any, title: str = "", limit: int = TITLE_CHA
 
 def tool_call_line(event: ToolCall, limit: int = TITLE_CHARS) -> CallLine:
     """`call_line` of a `tool_call` event (its `title` preferred when the engine set one)."""
-    return call_line(event.name, event.arguments, getattr(event, "title", "") or "", limit)
+    return call_line(event.name, event.arguments, event.title, limit)
 
 
 def exit_code_in(summary: str) -> int | None:

@@ -32,7 +32,7 @@ def test_goal_fixed_in_the_second_round(glm_server, engine: Engine, tmp_path: Pa
 
     result = run.result
     assert result["status"] == "success" and result["verified"] is True and result["rounds"] == 1
-    assert result["summary"] == "all 1 verify commands passed after 1 fix rounds"
+    assert result["summary"] == "the verify command passed after 1 fix round"
     report = Path(result["report_path"])
     assert report == repo / ".glmcode" / "runs" / result["session_id"] / "report.md"
     text = report.read_text()
@@ -64,7 +64,7 @@ def test_goal_that_never_passes_exits_1_with_a_failing_report(glm_server, engine
     report = Path(result["report_path"]).read_text()
     assert "FAIL command `python check.py` exited 1" in report
     report_prompt = glm_server.requests[-1].json["messages"][-1]["content"]
-    assert "Verification still failed after 1 fix rounds" in report_prompt
+    assert "Verification still failed after 1 fix round (the limit" in report_prompt
 
 
 def test_plan_stage_refuses_edits(glm_server, engine: Engine, tmp_path: Path):

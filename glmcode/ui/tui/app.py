@@ -32,6 +32,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static
 
+from glmcode.config import API_KEY_VARIABLES
 from glmcode.engine.events import (
     Compaction,
     Error,
@@ -570,8 +571,8 @@ def _warm_up_imports() -> None:
 
 def run_tui(config: Config, root: Path, *, prompt: str | None = None, resume: SavedSession | None = None) -> int:
     """Run the interactive session until the user quits; return the exit code (130 if a run was cut)."""
-    os.environ.pop("GLMCODE_API_KEY", None)
-    os.environ.pop("ZAI_API_KEY", None)
+    for name in API_KEY_VARIABLES:  # the key stays in `config`; nothing the app starts inherits it
+        os.environ.pop(name, None)
     app = GlmcodeApp(config, root, prompt=prompt, resume=resume, history_path=default_path())
     app.run()
     app.close_session()
