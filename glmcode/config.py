@@ -6,6 +6,7 @@ every problem (bad TOML, bad value, missing key, unknown provider) into one `Con
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,11 +76,12 @@ class Settings(BaseSettings):
     thinking: bool = True
     """Let the model reason before answering: sent as `thinking.type` enabled/disabled (with
     `clear_thinking: false`, DESIGN §2 rule 1) or the host's equivalent. `--thinking/--no-thinking`."""
-    permission_mode: PermissionMode = "ask"
+    permission_mode: PermissionMode | None = None
     """Which workspace-changing tool calls run without asking (DESIGN §3): read-only (refused),
     ask (each one asked; refused when nobody can be asked), auto-edit (file edits and AGENT.md's
     declared checks run, other commands are asked), full-auto (all run). Calls that only read
-    always run. `--permission-mode`, `--yes` = full-auto."""
+    always run. Unset (None), each front end uses its own default (DESIGN §3): `ask` in the
+    interactive session, `auto-edit` for `glmcode run`. `--permission-mode`, `--yes` = full-auto."""
     max_turns: int | None = Field(default=None, ge=1)
     """Model requests allowed per run (≥ 1); None is unlimited. Running out ends the run with
     exit 4 (DESIGN §3). `--max-turns`."""
@@ -199,6 +201,14 @@ def resolve(settings: Settings, *, require_key: bool = True) -> Config:
             settings.price_cached if settings.price_cached is not None else provider.price_cached,
         ),
     )
+
+
+def with_default_mode(config: Config, mode: PermissionMode) -> Config:
+    """`config` with `permission_mode` set to `mode` when no layer set one (DESIGN §3 defaults:
+    `ask` for the interactive session, `auto-edit` for `glmcode run`)."""
+    if config.settings.permission_mode is not None:
+        return config
+    return dataclasses.replace(config, settings=config.settings.model_copy(update={"permission_mode": mode}))
 
 
 def load_config(cwd: Path, flags: dict[str, Any], *, require_key: bool = True) -> Config:

@@ -53,7 +53,7 @@ def test_preset_defaults(repo: Path) -> None:
     )
     assert config.prices == (None, None, None)
     s = config.settings
-    assert (s.permission_mode, s.thinking, s.effort, s.max_tokens, s.temperature, s.top_p) == ("ask", True, None, 65_536, None, None)
+    assert (s.permission_mode, s.thinking, s.effort, s.max_tokens, s.temperature, s.top_p) == (None, True, None, 65_536, None, None)
 
 
 def test_precedence_field_by_field(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, repo: Path) -> None:
@@ -79,7 +79,7 @@ top_p = 0.6
     assert s.effort == "high"  # env > repo > user (flag absent)
     assert s.max_tokens == 2000 and s.top_p == 0.6  # repo > user
     assert s.temperature == 0.1 and s.max_turns == 11  # user only
-    assert s.permission_mode == "ask"  # default
+    assert s.permission_mode is None  # default: each front end picks its own (DESIGN §3)
 
 
 def test_flags_beat_config_files_and_resolve_against_the_preset(tmp_path: Path, repo: Path) -> None:
@@ -259,3 +259,16 @@ def test_every_setting_has_a_docstring():
     assert set(docs) == set(Settings.model_fields), "fields declared some other way than `name: type = default`"
     missing = sorted(name for name, doc in docs.items() if not doc)
     assert not missing, f"Settings fields without a docstring (unit, range, default, source): {missing}"
+
+
+def test_each_front_end_fills_in_its_own_default_permission_mode(tmp_path: Path) -> None:
+    """DESIGN §3: `ask` in the interactive session, `auto-edit` for `glmcode run`; a mode set by
+    any layer (flag, environment, config file) is kept."""
+    from glmcode.config import load_config, with_default_mode
+
+    unset = load_config(tmp_path, {"api_key": "k"})
+    assert unset.settings.permission_mode is None
+    assert with_default_mode(unset, "auto-edit").settings.permission_mode == "auto-edit"
+    assert with_default_mode(unset, "ask").settings.permission_mode == "ask"
+    chosen = load_config(tmp_path, {"api_key": "k", "permission_mode": "read-only"})
+    assert with_default_mode(chosen, "auto-edit") is chosen

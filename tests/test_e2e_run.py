@@ -164,7 +164,10 @@ def test_configuration_errors_exit_2_with_one_line(glm_server, tmp_path: Path, r
         (["run", "hi", "--frobnicate"], base_env(glm_server, tmp_path), "No such option: --frobnicate"),
         (["run", "--resume", "20260101-000000-abcdef"], base_env(glm_server, tmp_path), "no session"),
         (["run", "a prompt", "--goal", "a goal", "-o", "stream-json"], base_env(glm_server, tmp_path), "not both"),
-        (["run", "--goal", "a goal", "-o", "stream-json"], base_env(glm_server, tmp_path), "pass --yes (full-auto) or --permission-mode auto-edit"),
+        (
+            ["run", "--goal", "a goal", "--permission-mode", "ask", "-o", "stream-json"], base_env(glm_server, tmp_path),
+            "pass --yes (full-auto) or --permission-mode auto-edit",
+        ),
     ]
     for args, case_env, message in cases:
         proc = subprocess.run([GLMCODE_BIN, *args], cwd=repo, env=case_env, capture_output=True, text=True, stdin=subprocess.DEVNULL)

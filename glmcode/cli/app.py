@@ -119,7 +119,7 @@ def run(
     With --goal, the run goes through plan → implement → verify → report and exits 0 only
     when every verify command passed.
     """
-    from glmcode.config import load_config
+    from glmcode.config import load_config, with_default_mode
     from glmcode.engine.transcript import read_session
 
     if output_format not in OUTPUT_FORMATS:
@@ -130,7 +130,7 @@ def run(
         permission_mode=permission_mode, yes=yes, max_turns=max_turns, max_cost=max_cost, timeout=timeout,
         max_fix_rounds=max_fix_rounds,
     )
-    config = load_config(root, flags)
+    config = with_default_mode(load_config(root, flags), "auto-edit")
     if config.settings.max_cost is not None and config.prices[0] is None:
         raise ConfigError(f"--max-cost needs prices, and provider {config.provider.name!r} has none: set price_input and price_output in config.toml")
     if goal is not None and prompt is not None:
@@ -166,7 +166,7 @@ def chat(
     resume: ResumeOpt = None,
 ) -> int:
     """The interactive session (what `glmcode [PROMPT]` runs)."""
-    from glmcode.config import load_config
+    from glmcode.config import load_config, with_default_mode
     from glmcode.engine.transcript import read_session
 
     root = _root(cwd)
@@ -174,7 +174,7 @@ def chat(
         provider=provider, model=model, base_url=base_url, api_key=api_key, effort=effort, thinking=thinking,
         permission_mode=permission_mode, yes=yes, max_turns=max_turns, max_cost=max_cost, timeout=timeout,
     )
-    config = load_config(root, flags)
+    config = with_default_mode(load_config(root, flags), "ask")
     record = None
     if resume:
         record = read_session(root, resume)
@@ -194,7 +194,7 @@ def resume(
 
     Headless: `glmcode run --resume ID [PROMPT]`.
     """
-    from glmcode.config import load_config
+    from glmcode.config import load_config, with_default_mode
     from glmcode.engine.transcript import latest_session_id, read_session
 
     root = _root(cwd)
@@ -202,7 +202,7 @@ def resume(
     if session_id is None:
         raise ConfigError(f"no sessions in {root}")
     record = read_session(root, session_id)
-    config = load_config(root, _flags(permission_mode=permission_mode, yes=yes))
+    config = with_default_mode(load_config(root, _flags(permission_mode=permission_mode, yes=yes)), "ask")
     from glmcode.ui.tui.app import run_tui
 
     return run_tui(config, root, prompt=None, resume=record)

@@ -154,7 +154,7 @@ class Session:
         self.ctx = ToolContext(
             root=self.root, rules=self.rules, shell_timeout=settings.shell_timeout_s, output_chars=settings.tool_output_chars
         )
-        self.permissions = Permissions(mode=settings.permission_mode, approver=approver)
+        self.permissions = Permissions(mode=settings.permission_mode or "ask", approver=approver)
         self.budget = Budget(settings.max_turns, settings.max_cost, settings.timeout)
         self.conversation = Conversation(request_head(config, self.tools.schemas()))
         self.agent = Agent(

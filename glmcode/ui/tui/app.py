@@ -388,7 +388,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
             self.status.stage = ""
         self._show_config()
         self.conversation.add_widget(
-            Welcome(welcome_text(session.config.model, session.config.provider.name, self.root, session.id, self.config.settings.permission_mode))
+            Welcome(welcome_text(session.config.model, session.config.provider.name, self.root, session.id, session.permissions.mode))
         )
         if record is not None:
             self.conversation.add_note(Text(f"resumed session {record.id}", style="bold"), "info")
