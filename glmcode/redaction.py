@@ -90,6 +90,7 @@ def encoded_forms(value: str) -> list[str]:
     out). Only forms of at least `MIN_SECRET_CHARS` are returned, without duplicates.
     """
     forms = [value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], quote(value, safe=""), quote_plus(value, safe="")]
+    forms.append(value.strip())  # `TOKEN="abc "`: the bare value is what shows up in output
     if "\n" in value:
         forms += [line.strip() for line in value.splitlines() if not line.strip().startswith("-----")]
     return [form for form in dict.fromkeys(forms) if len(form) >= MIN_SECRET_CHARS]
@@ -105,12 +106,14 @@ class Redactor:
     def __init__(self, secrets: Mapping[str, str]) -> None:
         """`secrets` maps a label (a variable name, or `api_key`) to its value.
 
-        Values failing `looks_secret_value` are dropped. When two labels share a value, the
-        first one given names it.
+        Values failing `looks_secret_value` are dropped, except the configured API key: it is a
+        secret whatever it looks like (a key that is one word or all digits is still the key), so
+        only its length is checked. When two labels share a value, the first one given names it.
         """
         labels: dict[str, str] = {}
         for name, value in secrets.items():
-            if value and looks_secret_value(value):
+            known = name == API_KEY_LABEL and len(value.strip()) >= MIN_SECRET_CHARS
+            if value and (known or looks_secret_value(value)):
                 for form in encoded_forms(value):
                     labels.setdefault(form, f"[redacted:{name}]")
         self._labels = labels

@@ -149,3 +149,15 @@ def test_held_text_is_released_when_another_channel_speaks() -> None:
 def test_a_stream_with_no_secrets_passes_fragments_through() -> None:
     stream = Redactor({}).stream()
     assert stream.feed("text", "zk-") == [("text", "zk-")] and stream.flush() == []
+
+
+def test_the_configured_key_is_hidden_whatever_it_looks_like() -> None:
+    """A key that is one lowercase word or all digits is still the key (red-team finding)."""
+    for key in ("supersecretkeyvalue", "1234567890123"):
+        assert Redactor({"api_key": key}).text(f"key={key}") == "key=[redacted:api_key]"
+    assert Redactor({"api_key": "short"}).text("short") == "short", "too short to redact without mangling output"
+
+
+def test_a_value_with_surrounding_blanks_is_hidden_in_its_bare_form() -> None:
+    redactor = Redactor({"GITHUB_TOKEN": "ghp_abcdef1234567890 \t"})
+    assert redactor.text("token ghp_abcdef1234567890 used") == "token [redacted:GITHUB_TOKEN] used"

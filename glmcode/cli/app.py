@@ -260,7 +260,7 @@ def sessions(cwd: CwdOpt = None, output_format: OutputOpt = "text") -> int:
             "id": record.id,
             "created": record.meta.get("created", ""),
             "model": record.meta.get("model", ""),
-            "status": result.get("status", "unfinished"),
+            "status": "unreadable" if record.meta.get("unreadable") else result.get("status", "unfinished"),
             "messages": len(record.messages),
             "prompt": record.first_prompt.splitlines()[0][:80] if record.first_prompt else "",
         })

@@ -194,14 +194,14 @@ class Agent:
 
     def _emit_usage(self, turn: AssistantTurn) -> None:
         raw = turn.usage or {}
-        prompt_tokens = int(raw.get("prompt_tokens") or 0)
-        cached = int((raw.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
-        completion = int(raw.get("completion_tokens") or 0)
+        prompt_tokens = _count(raw, "prompt_tokens")
+        cached = _count(raw.get("prompt_tokens_details"), "cached_tokens")
+        completion = _count(raw, "completion_tokens")
         usage = Usage(
             prompt_tokens=prompt_tokens,
             completion_tokens=completion,
             cached_tokens=cached,
-            reasoning_tokens=int((raw.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0),
+            reasoning_tokens=_count(raw.get("completion_tokens_details"), "reasoning_tokens"),
             cost_usd=cost_usd(self._prices, prompt_tokens, cached, completion),
             finish_reason=turn.finish_reason,
         )
@@ -263,9 +263,17 @@ class Agent:
             raise reason(message)
 
 
+def _count(usage: object, key: str) -> int:
+    """A token count from a provider's usage object: 0 when absent or not a non-negative number."""
+    value = usage.get(key) if isinstance(usage, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return 0
+    return int(value)
+
+
 def _arguments_for_display(raw: str) -> Any:
     """The arguments as a JSON value for the `tool_call` event, or the raw text if it is not JSON."""
     try:
         return json.loads(raw) if raw.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # a digit limit or nesting past the stack: show the raw text
         return raw

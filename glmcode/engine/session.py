@@ -193,7 +193,7 @@ class Session:
         self.transcript = Transcript(sessions_dir(self.root) / f"{self.id}.jsonl", self.redactor)
         if self.saved is None:
             self.transcript.write(self._meta())
-            self.agent.append({"role": "system", "content": self.system_prompt()})
+            self.agent.append({"role": "system", "content": self.redactor.text(self.system_prompt())})
         else:
             self._restore(self.saved)
         self._state = "started"

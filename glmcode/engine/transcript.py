@@ -124,34 +124,51 @@ class SavedSession:
 
 
 def read_session(root: Path, session_id: str) -> SavedSession:
-    """Read a session back; a torn last line (crash mid-write) is ignored."""
+    """Read a session back; a torn last line (crash mid-write) is ignored.
+
+    Lines that are not UTF-8 JSON objects are skipped (torn writes). Raises `TranscriptError` (a
+    usage error, exit 2) naming the line for a record glmcode cannot trust: a record of the wrong
+    shape, or a message the model API would refuse (no role, a tool call without an id).
+    """
     if not _ID.match(session_id):
         raise TranscriptError(f"{session_id!r} is not a session id (like 20261122-013000-a1b2c3); see `glmcode sessions`")
     path = root / GLMCODE_DIR / "sessions" / f"{session_id}.jsonl"
     if not path.is_file():
         raise TranscriptError(f"no session {session_id} in {root}; see `glmcode sessions`")
     meta: dict[str, Any] = {}
-    messages, events = [], []
-    for record in _records(path):
+    messages: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for number, record in _records(path):
         kind = record.get("kind")
         if kind == "session":
             meta = record
         elif kind == "message":
-            messages.append(record["message"])
+            messages.append(_checked_message(record.get("message"), path, number))
         elif kind == "reset":
             messages.clear()
         elif kind == "event":
-            events.append(record["event"])
+            event = record.get("event")
+            if not isinstance(event, dict):
+                raise TranscriptError(f"{path}:{number}: an event record without an event object")
+            events.append(event)
     return SavedSession(session_id, path, meta, messages, events)
 
 
 def list_sessions(root: Path) -> list[SavedSession]:
-    """Every session of this workspace, newest first."""
+    """Every session of this workspace, newest first; one that cannot be read is listed with
+    `meta["unreadable"]` set to the reason instead of breaking the whole list."""
     folder = root / GLMCODE_DIR / "sessions"
     if not folder.is_dir():
         return []
     ids = sorted((p.stem for p in folder.glob("*.jsonl") if _ID.match(p.stem)), reverse=True)
-    return [read_session(root, i) for i in ids]
+    sessions = []
+    for session_id in ids:
+        try:
+            sessions.append(read_session(root, session_id))
+        except TranscriptError as exc:
+            path = folder / f"{session_id}.jsonl"
+            sessions.append(SavedSession(session_id, path, {"unreadable": str(exc)}, [], []))
+    return sessions
 
 
 def latest_session_id(root: Path) -> str | None:
@@ -172,12 +189,40 @@ def _ends_cleanly(path: Path) -> bool:
         return True
 
 
-def _records(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                yield record
+_ROLES = frozenset({"system", "user", "assistant", "tool"})
+
+
+def _checked_message(message: object, path: Path, number: int) -> dict[str, Any]:
+    """`message` if it has the shape the model API takes back; `TranscriptError` otherwise."""
+    where = f"{path}:{number}"
+    if not isinstance(message, dict) or message.get("role") not in _ROLES:
+        raise TranscriptError(f"{where}: a message record without a message of role system, user, assistant or tool")
+    if not isinstance(message.get("content", ""), (str, type(None))):
+        raise TranscriptError(f"{where}: a message whose content is not text")
+    if message["role"] == "tool" and not isinstance(message.get("tool_call_id"), str):
+        raise TranscriptError(f"{where}: a tool result without a tool_call_id")
+    calls = message.get("tool_calls")
+    if calls is not None:
+        if not isinstance(calls, list):
+            raise TranscriptError(f"{where}: tool_calls is not a list")
+        for call in calls:
+            function = call.get("function") if isinstance(call, dict) else None
+            if not (isinstance(call, dict) and isinstance(call.get("id"), str) and call["id"]
+                    and isinstance(function, dict) and isinstance(function.get("name"), str)):
+                raise TranscriptError(f"{where}: a tool call without an id or a function name")
+    return message
+
+
+def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) for each line that is a UTF-8 JSON object.
+
+    Other lines are skipped: a crash mid-write tears the last line, and a resumed session ends
+    that line and goes on after it, so torn lines can stand anywhere.
+    """
+    for index, raw in enumerate(path.read_bytes().split(b"\n")):
+        try:
+            record = json.loads(raw.decode("utf-8")) if raw.strip() else None
+        except ValueError:  # UnicodeDecodeError and JSONDecodeError are both ValueErrors
+            continue
+        if isinstance(record, dict):
+            yield index + 1, record

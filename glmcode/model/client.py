@@ -155,8 +155,19 @@ class GLMClient:
             for data in iter_data(stream.response):
                 if self._cancelled.is_set():
                     raise RequestCancelled(accumulator.partial())
-                for kind, text in accumulator.feed(_parse_chunk(data)):
-                    on_delta(kind, text)
+                chunk = _parse_chunk(data)
+                try:
+                    deltas = accumulator.feed(chunk)
+                except (AttributeError, TypeError, ValueError) as exc:  # objects where the protocol has none
+                    raise APIFailure(f"malformed stream chunk ({type(exc).__name__}): {data[:200]!r}", retryable=True) from None
+                for kind, text in deltas:
+                    try:
+                        on_delta(kind, text)
+                    except Exception as exc:  # the front end's failure, not the stream's: never retried
+                        raise _FrontEndFailed() from exc
+        except _FrontEndFailed as failed:
+            assert failed.__cause__ is not None
+            raise failed.__cause__ from None
         except (RequestCancelled, APIFailure):
             raise
         except Exception as exc:
@@ -235,6 +246,10 @@ class GLMClient:
         reason = exc.describe(self.config.provider.name) if isinstance(exc, APIFailure) else repr(exc)
         wait = state.next_action.sleep if state.next_action else 0.0
         self._on_retry(state.attempt_number, reason, round(wait, 3))
+
+
+class _FrontEndFailed(Exception):
+    """Carries an exception raised by the `on_delta` callback past the stream's own error handling."""
 
 
 def _parse_chunk(data: str) -> dict[str, Any]:

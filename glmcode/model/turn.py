@@ -79,9 +79,13 @@ class TurnAccumulator:
         self._string_params = string_params or {}
 
     def feed(self, chunk: dict[str, Any]) -> list[tuple[DeltaKind, str]]:
-        """Take one chunk; return the (kind, text) deltas it carries, in order."""
+        """Take one chunk; return the (kind, text) deltas it carries, in order.
+
+        Fields of the wrong type are ignored (a non-string id, name or finish reason, a usage that
+        is not an object); a chunk whose structure is wrong (choices or deltas that are not
+        objects) raises AttributeError or TypeError, which the client treats as a garbled stream."""
         self.chunks += 1
-        if chunk.get("usage"):
+        if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
         deltas: list[tuple[DeltaKind, str]] = []
         for choice in chunk.get("choices") or ():
@@ -96,7 +100,7 @@ class TurnAccumulator:
                 deltas.append(("text", content))
             for position, fragment in enumerate(delta.get("tool_calls") or ()):
                 self._add_tool_fragment(fragment, position)
-            if choice.get("finish_reason"):
+            if isinstance(choice.get("finish_reason"), str) and choice["finish_reason"]:
                 self.finish_reason = choice["finish_reason"]
         return deltas
 
@@ -105,10 +109,10 @@ class TurnAccumulator:
         if not isinstance(index, int):
             index = position
         call = self._calls.setdefault(index, _PartialCall())
-        if fragment.get("id") and not call.id:
+        if isinstance(fragment.get("id"), str) and fragment["id"] and not call.id:
             call.id = fragment["id"]
         function = fragment.get("function") or {}
-        if function.get("name") and not call.name:
+        if isinstance(function.get("name"), str) and function["name"] and not call.name:
             call.name = function["name"]
         arguments = function.get("arguments")
         if isinstance(arguments, str):
@@ -187,9 +191,11 @@ def _decode_value(value: str) -> Any:
     except ValueError:
         pass
     try:
-        return ast.literal_eval(value)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        literal = ast.literal_eval(value)
+        json.dumps(literal)  # sets, bytes, complex numbers, tuple keys: literals JSON cannot carry
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return value
+    return literal
 
 
 def string_params_of(schemas: Iterable[dict[str, Any]]) -> dict[str, set[str]]:

@@ -305,7 +305,7 @@ class _Responder:
             self._drop()
             return
         if fault.kind == "malformed":
-            self._event(wire.malformed_event(self.ctx))
+            self._event(wire.sse(fault.event) if fault.event is not None else wire.malformed_event(self.ctx))
         else:
             self._event(wire.sse(wire.error_body(fault.error_code(), fault.message)))
         self._write(b"0\r\n\r\n")

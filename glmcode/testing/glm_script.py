@@ -67,6 +67,9 @@ class Fault(_Strict):
     after_chunks: int = Field(default=0, ge=0)
     finish_reason: str = "network_error"
     seconds: float = Field(default=0, ge=0)
+    event: dict[str, Any] | None = None
+    """For ``malformed``: this JSON event instead of the default cut-short one (a chunk of the
+    wrong shape, e.g. ``{"choices": ["x"]}``: valid JSON, not a chunk)."""
 
     def error_code(self, default: str | None = None) -> str:
         """The Z.ai business code for the error body: explicit code, else default, else status."""

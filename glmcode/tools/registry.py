@@ -222,11 +222,13 @@ def _decode(tool: Tool, raw: str) -> object:
             f"the arguments of {tool.name} are not valid JSON ({e.msg} at line {e.lineno} column {e.colno}): "
             f"{_snippet(raw)}"
         ) from None
+    except (ValueError, RecursionError) as e:  # a number past Python's digit limit, nesting past the stack
+        raise InvalidArguments(f"the arguments of {tool.name} cannot be decoded ({type(e).__name__}): {_snippet(raw)}") from None
     rest = text[end:].strip()
     if rest:
         try:
             second, second_end = decoder.raw_decode(rest)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             second, second_end = None, 0
         if second_end == 0 or rest[second_end:].strip() or second != value:
             raise InvalidArguments(
