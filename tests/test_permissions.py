@@ -6,6 +6,7 @@ through the real tools' `info`, and the same decisions come from bare `CallInfo`
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -33,10 +34,10 @@ class Approver:
 
     def __init__(self, decision: str = "once") -> None:
         self.decision = decision
-        self.asked: list[tuple[str, str, BaseModel]] = []
+        self.asked: list[tuple[str, str, str]] = []
 
-    def __call__(self, name: str, description: str, args: BaseModel) -> str:
-        self.asked.append((name, description, args))
+    def __call__(self, name: str, description: str, preview: str) -> str:
+        self.asked.append((name, description, preview))
         return self.decision
 
 
@@ -83,7 +84,7 @@ def test_mode_by_tool_matrix(mode: str, name: str, expected: str) -> None:
     elif expected == ASK:
         assert outcome is None
         assert [(n, d) for n, d, _ in approver.asked] == [(name, info(name).description)]
-        assert approver.asked[0][2] == info(name).args
+        assert approver.asked[0][2] == info(name).description, "without a previewer the preview is the description"
     else:
         assert outcome == f"refused: {name} changes the workspace and this session is in read-only permission mode"
         assert approver.asked == []
@@ -131,6 +132,21 @@ def test_read_only_reason_wins_over_full_auto_and_always(name: str) -> None:
     permissions = Permissions(mode="full-auto", approver=approver, read_only_reason=reason, always_allowed={name})
     assert check(permissions, name) == reason
     assert approver.asked == []
+
+
+@pytest.mark.parametrize(("mode", "asks"), [("ask", True), ("auto-edit", False), ("full-auto", False), ("read-only", False)])
+def test_the_preview_is_computed_only_when_an_approval_is_asked(mode: str, asks: bool) -> None:
+    computed: list[str] = []
+
+    def previewer() -> str:
+        computed.append("preview")
+        return "--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x\n+y\n"
+
+    call = dataclasses.replace(info("edit_file"), previewer=previewer)
+    approver = Approver("once")
+    refusal(Permissions(mode=mode, approver=approver), call)
+    assert computed == (["preview"] if asks else [])
+    assert approver.asked == ([("edit_file", "edit_file a.py", previewer())] if asks else [])
 
 
 def test_read_only_reason_still_allows_reading_and_planning() -> None:
@@ -209,7 +225,7 @@ def test_call_info_alone_decides(call: CallInfo, auto_edit: str) -> None:
         assert outcome is None and approver.asked == []
     else:
         assert outcome == f"refused: the user denied this {call.name} call"
-        assert approver.asked == [(call.name, f"{call.name} thing", call.args)]
+        assert approver.asked == [(call.name, f"{call.name} thing", f"{call.name} thing")]
     read_only = refusal(Permissions(mode="read-only"), call)
     assert (read_only is None) == (not call.mutates)
 

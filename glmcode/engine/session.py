@@ -154,7 +154,7 @@ class Session:
         self.ctx = ToolContext(
             root=self.root, rules=self.rules, shell_timeout=settings.shell_timeout_s, output_chars=settings.tool_output_chars
         )
-        self.permissions = Permissions(mode=settings.permission_mode or "ask", approver=approver)
+        self.permissions = Permissions(mode=settings.permission_mode or "ask", approver=self._redacting(approver))
         self.budget = Budget(settings.max_turns, settings.max_cost, settings.timeout)
         self.conversation = Conversation(request_head(config, self.tools.schemas()))
         self.agent = Agent(
@@ -218,6 +218,18 @@ class Session:
         for channel, text in self._deltas.flush():
             self._emit_redacted(_DELTAS[channel](text=text))
         self._emit_redacted(self.redactor.value(event))
+
+    def _redacting(self, approver: Approver | None) -> Approver | None:
+        """`approver`, handed the call's description and preview with this session's secrets redacted
+        (a preview shows a file's content or a command: what is shown passes the one redaction step)."""
+        if approver is None:
+            return None
+        redact = self.redactor.text
+
+        def ask(tool: str, description: str, preview: str) -> Decision:
+            return approver(tool, redact(description), redact(preview))
+
+        return ask
 
     def _emit_redacted(self, event: Event) -> None:
         event.session_id = self.id

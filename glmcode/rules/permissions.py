@@ -25,8 +25,12 @@ only the commands the repo itself declares (lint, tests), so `auto-edit` allows 
 updates the plan."""
 
 Decision = Literal["once", "always", "deny"]
-Approver = Callable[[str, str, BaseModel], Decision]
-"""Called with (tool name, one-line description of the call, arguments); returns the decision."""
+"""once: allow this call; always: allow every call of this tool for the rest of the session; deny."""
+Approver = Callable[[str, str, str], Decision]
+"""Called with (tool name, one-line description of the call, preview); returns the decision.
+
+The preview (see `CallInfo.preview`) is what the call will do, in a few lines of plain text or a
+unified diff; an approver shows it as it is and never needs the tool or its arguments."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,16 @@ class CallInfo:
     """One line naming the tool and its key argument, as shown in approvals."""
     args: BaseModel
     """The validated arguments."""
+    previewer: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+    """Computes `preview()`; set by whoever can run the tool (the registry, which has its context)."""
+
+    def preview(self) -> str:
+        """What the call will do, for an approval: a unified diff, `$ command`, or plain lines.
+
+        Computed on each call (it may read a file), so it is asked for only when an approval is;
+        without a `previewer` it is the `description`.
+        """
+        return self.previewer() if self.previewer is not None else self.description
 
 
 READ_ONLY_PROGRAMS = frozenset({
@@ -121,7 +135,7 @@ class Permissions:
                 f"refused: {call.name} needs the user's approval in {self.mode} mode and nobody can be asked "
                 "in this run (the user can allow it with --permission-mode auto-edit or full-auto, or --yes)"
             )
-        decision = self.approver(call.name, call.description, call.args)
+        decision = self.approver(call.name, call.description, call.preview())
         if decision == "always":
             self.always_allowed.add(call.name)
         if decision == "deny":

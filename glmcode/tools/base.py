@@ -4,8 +4,8 @@ A tool never knows about the UI or the permission mode. It receives validated ar
 `ToolContext` (the workspace root, the repo's rules, the plan, the output budget) and returns a
 `ToolResult`, or raises `ToolError` (or `Refusal`, when a rule forbids the call) with a message
 the model can read and act on. What the permission rules need to know about a call — whether it
-changes the workspace, a one-line description — the tool answers itself (`mutates`, `describe`),
-so nothing elsewhere branches on tool names.
+changes the workspace, a one-line description, what it will do for an approval — the tool answers
+itself (`mutates`, `describe`, `preview`), so nothing elsewhere branches on tool names.
 """
 
 from __future__ import annotations
@@ -126,6 +126,16 @@ class Tool(abc.ABC, Generic[ArgsT]):
         """
         given = args.model_dump(exclude_defaults=True)
         return one_line(" ".join([self.name, *(f"{key}={value}" for key, value in given.items())]))
+
+    def preview(self, args: ArgsT, ctx: ToolContext) -> str:
+        """What this call will do, shown when the user is asked to approve it; never writes anything.
+
+        Plain text, or a unified diff (`--- a/PATH` / `+++ b/PATH` / hunks) for a change to a file.
+        The default is `describe(args)`; tools whose effect is worth seeing first (edits, commands)
+        override it, and say briefly why a call would fail instead of raising. Any length: the
+        registry cuts it to the output budget (`ToolRegistry.preview`).
+        """
+        return self.describe(args)
 
     def info(self, args: ArgsT) -> CallInfo:
         """What the permission rules need to decide on this call."""

@@ -12,10 +12,12 @@ GitPython and other heavy modules are imported by the tools that need them, when
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 from pydantic import ValidationError
 
@@ -148,8 +150,21 @@ class ToolRegistry:
             info = CallInfo(name=tool.name, kind=tool.kind, mutates=True, description=tool.name, args=args)
         return BoundCall(tool=tool, args=args, info=info)
 
+    def preview(self, call: BoundCall, ctx: ToolContext) -> str:
+        """What `call` will do, for an approval: the tool's `preview`, cut to `ctx.output_chars`.
+
+        Never raises: a tool whose preview crashes gets its description and a line saying so.
+        """
+        try:
+            text = call.tool.preview(call.args, ctx)
+        except Exception as e:  # a preview is a courtesy: its failure must not stop the question
+            text = f"{call.info.description}\n(no preview: {type(e).__name__}: {e})"
+        return output_budget.cut(text, ctx.output_chars)
+
     def run(self, call: BoundCall, ctx: ToolContext, gate: Gate | None = None) -> ToolResult:
         """Ask `gate`, then run the call; a refusal, a `ToolError` or a crash becomes ok=False.
+
+        The `CallInfo` the gate sees can compute the call's `preview` (on demand: it may read a file).
 
         The output is cut to `ctx.output_chars` (head and tail kept, one note of what was cut).
         A `Refusal` — from the gate, or from a rule the tool enforces — has the summary
@@ -157,7 +172,7 @@ class ToolRegistry:
         """
         try:
             if gate is not None:
-                gate(call.info)
+                gate(dataclasses.replace(call.info, previewer=partial(self.preview, call, ctx)))
             result = call.tool.run(call.args, ctx)
         except Refusal as e:
             result = ToolResult(ok=False, output=str(e) or f"{call.tool.name} was refused", summary="refused")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from glmcode.errors import Refusal
 from glmcode.rules.permissions import is_read_only_command
 from glmcode.tools.base import (
     Tool,
@@ -46,11 +47,19 @@ class RunShell(Tool[RunShellArgs]):
         """`run_shell <the whole command>`."""
         return one_line(f"{self.name} {args.command}")
 
+    def preview(self, args: RunShellArgs, ctx: ToolContext) -> str:
+        """`$ <the whole command>` and `timeout N s` (as `run` will apply it), or why it would be refused."""
+        try:
+            ctx.rules.check_command(args.command)
+        except Refusal as e:
+            return f"$ {args.command}\nwould fail: {e}"
+        return f"$ {args.command}\ntimeout {_timeout(args, ctx):g} s"
+
     def run(self, args: RunShellArgs, ctx: ToolContext) -> ToolResult:
         if not args.command.strip():
             raise ToolError("the command is blank")
         ctx.rules.check_command(args.command)
-        timeout = min(args.timeout or ctx.shell_timeout, MAX_TIMEOUT_S)
+        timeout = _timeout(args, ctx)
         outcome = run_command(args.command, ctx.root, timeout, ctx.cancel, ctx.output_chars)
         if outcome.timed_out:
             summary = "timed out"
@@ -61,3 +70,8 @@ class RunShell(Tool[RunShellArgs]):
         return ToolResult(
             ok=not (outcome.timed_out or outcome.cancelled), output=describe(outcome, timeout), summary=summary
         )
+
+
+def _timeout(args: RunShellArgs, ctx: ToolContext) -> float:
+    """Seconds the command may run: its own timeout or the session's, at most `MAX_TIMEOUT_S`."""
+    return min(args.timeout or ctx.shell_timeout, MAX_TIMEOUT_S)

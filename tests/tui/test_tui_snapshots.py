@@ -27,7 +27,6 @@ from glmcode.engine.events import (
     Verify,
 )
 from glmcode.tools.base import PlanStep
-from glmcode.tools.edit_file import EditFileArgs
 from glmcode.ui.tui.screens.approval import ApprovalScreen
 
 SESSION_ID = "20260101-120000-abc123"
@@ -98,9 +97,10 @@ def test_approval_modal_shows_the_edit_as_a_diff(app, snap_compare):
         await ready(pilot)
         app.start_exchange("fix add")
         feed(app, ToolCall(id="call_1", name="edit_file", arguments={"path": "calc.py", "old_string": "return a - b", "new_string": "return a + b"}))
-        args = EditFileArgs(path="calc.py", old_string="    return a - b", new_string="    return a + b")
-        threading.Thread(target=app.approve, args=("edit_file", "edit_file calc.py", args), daemon=True).start()
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="the modal")
+        tools, ctx = app.session.tools, app.session.ctx  # the preview the session's own edit_file makes
+        preview = tools.preview(tools.bind("edit_file", {"path": "calc.py", "old_string": "    return a - b", "new_string": "    return a + b"}), ctx)
+        threading.Thread(target=app.approve, args=("edit_file", "edit_file calc.py", preview), daemon=True).start()
+        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#once"), what="the modal's buttons")
         app.screen.query_one("#once").focus()
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)

@@ -57,7 +57,7 @@ from glmcode.ui.tui.history import PromptHistory, default_path
 from glmcode.ui.tui.jobs import Job, UiCall
 from glmcode.ui.tui.markdown import MARKDOWN_THEME
 from glmcode.ui.tui.replay import replay_text
-from glmcode.ui.tui.screens.approval import ApprovalScreen, preview
+from glmcode.ui.tui.screens.approval import ApprovalScreen
 from glmcode.ui.tui.slash import SlashCommandHandlers
 from glmcode.ui.tui.widgets.conversation import ConversationView, Welcome, welcome_text
 from glmcode.ui.tui.widgets.exchange import ExchangeView
@@ -432,10 +432,10 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
 
     # -- approvals -------------------------------------------------------------------------------
 
-    def approve(self, tool: str, description: str, args: Any) -> Decision:
-        """The session's approver: ask in a modal and wait for the answer (engine thread)."""
+    def approve(self, tool: str, description: str, preview: str) -> Decision:
+        """The session's approver: show the call's preview in a modal and wait for the answer (engine thread)."""
         future: Future[Decision] = Future()
-        self.bridge.put(UiCall(partial(self._ask, tool, args, future)))
+        self.bridge.put(UiCall(partial(self._ask, tool, preview, future)))
         while True:
             try:
                 return future.result(timeout=0.2)
@@ -443,7 +443,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
                 if self._exiting.is_set():
                     return "deny"
 
-    def _ask(self, tool: str, args: Any, future: Future) -> None:
+    def _ask(self, tool: str, preview: str, future: Future) -> None:
         if self._exiting.is_set():
             future.set_result("deny")
             return
@@ -459,7 +459,7 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
             if card is not None and card.state == "approval":
                 card.state = "running"
 
-        self.push_screen(ApprovalScreen(tool, preview(tool, args, self.root)), answered)
+        self.push_screen(ApprovalScreen(tool, preview), answered)
 
     # -- keys ------------------------------------------------------------------------------------
 

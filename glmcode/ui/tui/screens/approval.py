@@ -1,59 +1,44 @@
 """The approval modal (`--permission-mode ask`): the exact command or change, and the decision.
 
+What the call will do is the preview its tool made (a diff, `$ command`, ...), handed over by the
+session's permission check: this screen knows no tool by name.
+
 y allows this call, a allows the tool for the rest of the session, n or Esc denies. The engine
 thread waits for the answer (see `GlmcodeApp.approve`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from glmcode.ui.tui.widgets.diff_view import diff_text, unified
-
-PREVIEW_LINES = 20
-MAX_READ_BYTES = 512_000
+from glmcode.ui import present
+from glmcode.ui.tui.widgets.diff_view import diff_text
 
 
-def preview(tool: str, args: Any, root: Path) -> RenderableType:
-    """What the call will do: the command, the edit as a diff, or the file to be written."""
-    if tool == "run_shell":
-        timeout = getattr(args, "timeout", None)
-        command = Text.assemble(("$ ", "bold"), str(getattr(args, "command", "")))
-        return Group(command, Text(f"timeout {timeout:g} s", style="dim")) if timeout else command
-    if tool == "edit_file":
-        path = str(args.path)
-        where = " (every occurrence)" if getattr(args, "replace_all", False) else ""
-        return Group(Text(f"edit {path}{where}", style="bold"), diff_text(unified(args.old_string, args.new_string, path)))
-    if tool == "write_file":
-        path = str(args.path)
-        content = str(args.content)
-        existing = _read(root / path)
-        if existing is not None:
-            diff = unified(existing, content, path)
-            return Group(Text(f"overwrite {path}", style="bold"), diff_text(diff or "(no change)"))
-        lines = content.split("\n")
-        shown = "\n".join(lines[:PREVIEW_LINES])
-        more = f"\n… {len(lines) - PREVIEW_LINES} more lines" if len(lines) > PREVIEW_LINES else ""
-        return Group(Text(f"create {path} ({len(lines)} lines)", style="bold"), Text(shown), Text(more, style="dim"))
-    fields = args.model_dump(exclude_none=True) if hasattr(args, "model_dump") else args
-    return Text(str(fields))
+def preview_text(preview: str) -> RenderableType:
+    """A call's preview (from its tool, through the session) as shown in the modal.
+
+    A unified diff (it starts with `--- `) is coloured with `diff_text`; anything else is plain
+    text. Either way control characters are made visible (`present.printable`): the preview
+    holds the model's arguments and the repo's files.
+    """
+    text = present.printable(preview)
+    if is_diff(text):
+        return diff_text(text)
+    return Text(text.rstrip("\n"))
 
 
-def _read(path: Path) -> str | None:
-    try:
-        if not path.is_file() or path.stat().st_size > MAX_READ_BYTES:
-            return None
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+def is_diff(text: str) -> bool:
+    """Whether `text` is a unified diff: `--- <old>` then `+++ <new>` on its first two lines."""
+    first, _, rest = text.partition("\n")
+    return first.startswith("--- ") and rest.startswith("+++ ")
 
 
 class ApprovalScreen(ModalScreen[str]):
@@ -65,10 +50,11 @@ class ApprovalScreen(ModalScreen[str]):
         Binding("n,escape", "decide('deny')", "Deny"),
     ]
 
-    def __init__(self, tool: str, details: RenderableType) -> None:
+    def __init__(self, tool: str, preview: str) -> None:
+        """`tool`: the tool's name (the title); `preview`: what the call will do (see `preview_text`)."""
         super().__init__(classes="approval")
         self.tool = tool
-        self.details = details
+        self.details = preview_text(preview)
 
     def compose(self):
         with Vertical(id="approval-dialog"):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 from rich.text import Text
 
 MAX_DIFF_LINES = 400
@@ -30,9 +28,3 @@ def diff_text(diff: str, max_lines: int = MAX_DIFF_LINES) -> Text:
     text.rstrip()
     return text
 
-
-def unified(old: str, new: str, path: str) -> str:
-    """The unified diff from `old` to `new`, labelled with `path` (every line ends with a newline)."""
-    old_lines = [line if line.endswith("\n") else line + "\n" for line in old.splitlines(keepends=True)]
-    new_lines = [line if line.endswith("\n") else line + "\n" for line in new.splitlines(keepends=True)]
-    return "".join(difflib.unified_diff(old_lines, new_lines, f"a/{path}", f"b/{path}", n=2))
