@@ -179,14 +179,26 @@ def test_configuration_errors_exit_2_with_one_line(glm_server, tmp_path: Path, r
     assert not (repo / ".glmcode" / "sessions").exists(), "a refused run must write nothing"
 
 
-def test_an_internal_error_exits_70_with_one_result_and_one_line(glm_server, engine, run_glmcode, repo: Path):
+CRASHING_RESTORE = """
+import glmcode.engine.session as session
+
+def crash(self, record):
+    raise KeyError("tool_calls")
+
+session.Session._restore = crash
+"""
+"""A `sitecustomize` that plants a bug in the real command: replaying a transcript raises."""
+
+
+def test_an_internal_error_exits_70_with_one_result_and_one_line(glm_server, engine, run_glmcode, repo: Path, tmp_path: Path):
     glm_server.script([ScriptedTurn(content="first answer")])
     first = engine.run("one")  # made in-process: the command under test is the resume that fails
     session_id = first.result["session_id"]
-    with Path(first.result["transcript_path"]).open("a") as handle:  # a saved tool call that lost its id: restoring it fails
-        handle.write(json.dumps({"kind": "message", "message": {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "x"}}]}}) + "\n")
+    (tmp_path / "bug").mkdir()
+    (tmp_path / "bug" / "sitecustomize.py").write_text(CRASHING_RESTORE)
+    env = base_env(glm_server, tmp_path, PYTHONPATH=str(tmp_path / "bug"))
 
-    streamed = run_glmcode("run", "--resume", session_id, cwd=repo)
+    streamed = run_glmcode("run", "--resume", session_id, "go on", cwd=repo, env=env)
     assert streamed.returncode == 70, streamed.stderr
     assert [e["type"] for e in streamed.events] == ["error", "result"]
     result = streamed.result
@@ -194,7 +206,7 @@ def test_an_internal_error_exits_70_with_one_result_and_one_line(glm_server, eng
     assert result["summary"].startswith("internal error (a bug in glmcode): KeyError")
     assert streamed.of_type("error")[0]["kind"] == "internal" and streamed.stderr == ""
 
-    as_text = run_glmcode("run", "--resume", session_id, "--output-format", "text", cwd=repo)
+    as_text = run_glmcode("run", "--resume", session_id, "go on", "--output-format", "text", cwd=repo, env=env)
     assert as_text.returncode == 70
     lines = as_text.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: internal error (a bug in glmcode): KeyError"), as_text.stderr
