@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from glmcode.testing import GLMServer
+from glmcode.testing.command import GLMCODE_BIN, Run, base_env
 from glmcode.testing.engine import API_KEY, Engine
 from glmcode.testing.repos import make_repo
 
 __all__ = ["API_KEY", "GLMCODE_BIN", "Run", "base_env", "make_repo"]
-GLMCODE_BIN = str(Path(sys.executable).with_name("glmcode"))
 
 
 @pytest.fixture(autouse=True)
@@ -41,42 +36,6 @@ def glm_server():
 def engine(glm_server: GLMServer, repo: Path) -> Engine:
     """Sessions in-process on `repo` against the scripted server, with `glmcode run`'s default settings."""
     return Engine(repo, glm_server.url)
-
-
-@dataclass
-class Run:
-    """What one `glmcode` process did."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
-
-    def of_type(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["type"] == kind]
-
-    @property
-    def result(self) -> dict[str, Any]:
-        results = self.of_type("result")
-        assert len(results) == 1, f"expected exactly one result event, got {len(results)}:\n{self.stdout}\n{self.stderr}"
-        return results[0]
-
-
-def base_env(server: GLMServer | None, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GLMCODE_", "ZAI_", "FORCE_COLOR", "NO_COLOR"))}
-    env.update(
-        GLMCODE_CONFIG_DIR=str(tmp_path / "user-config"),
-        GLMCODE_API_KEY=API_KEY,
-        GLMCODE_RETRY_INITIAL_S="0.01",
-        GLMCODE_RETRY_MAX_S="0.05",
-    )
-    if server is not None:
-        env["GLMCODE_BASE_URL"] = server.url
-    env.update(extra)
-    return env
 
 
 @pytest.fixture

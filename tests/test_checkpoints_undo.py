@@ -5,9 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from conftest import GLMCODE_BIN, base_env
-
 from glmcode.testing import ScriptedTurn
+from glmcode.testing.command import GLMCODE_BIN, base_env
 from glmcode.testing.engine import Engine, call
 from glmcode.tools import checkpoints
 

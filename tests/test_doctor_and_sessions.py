@@ -7,10 +7,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import GLMCODE_BIN, base_env, make_repo
-
 from glmcode.testing import ScriptedTurn
+from glmcode.testing.command import GLMCODE_BIN, base_env
 from glmcode.testing.engine import Engine
+from glmcode.testing.repos import make_repo
 
 
 def test_doctor_checks_config_key_endpoint_git_and_rules(glm_server, tmp_path: Path):

@@ -9,8 +9,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import GLMCODE_BIN, base_env
-
+from glmcode.testing.command import GLMCODE_BIN, base_env
 from glmcode.testing.goal_scenario import PLAN, REPORT, calc_repo, fix
 
 

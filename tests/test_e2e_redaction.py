@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from conftest import API_KEY, base_env, make_repo
-
 from glmcode.testing import Fault, ScriptedToolCall, ScriptedTurn
+from glmcode.testing.command import API_KEY, base_env
+from glmcode.testing.repos import make_repo
 
 TOKEN = "ghp_7Hq2Vw9Zx4Ab6Cd8Ef0Gh2Ij4Kl6Mn8Op0"
 AWS = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -13,9 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import API_KEY, GLMCODE_BIN, base_env
-
 from glmcode.testing import Fault, ScriptedTurn
+from glmcode.testing.command import API_KEY, GLMCODE_BIN, base_env
 from glmcode.testing.engine import call, messages_of
 
 

@@ -117,11 +117,19 @@ def test_deny_refuses_with_a_clear_message() -> None:
     assert permissions.always_allowed == set()
 
 
-@pytest.mark.parametrize(("mode", "name"), [("ask", "write_file"), ("ask", "lint"), ("auto-edit", "run_shell")])
-def test_nobody_to_ask_refuses_and_says_how_to_allow(mode: str, name: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "name", "allowing"),
+    [
+        ("ask", "write_file", "--permission-mode auto-edit or full-auto, or --yes"),
+        ("ask", "lint", "--permission-mode auto-edit or full-auto, or --yes"),
+        ("ask", "run_shell", "--permission-mode full-auto, or --yes"),
+        ("auto-edit", "run_shell", "--permission-mode full-auto, or --yes"),
+    ],
+)
+def test_nobody_to_ask_refuses_and_names_only_the_modes_that_would_allow_it(mode: str, name: str, allowing: str) -> None:
     assert check(Permissions(mode=mode), name) == (
         f"refused: {name} needs the user's approval in {mode} mode and nobody can be asked in this run "
-        "(the user can allow it with --permission-mode auto-edit or full-auto, or --yes)"
+        f"(the user can allow it with {allowing})"
     )
 
 

@@ -244,3 +244,14 @@ def test_run_outcome_says_what_it_counts() -> None:
     result = run_result(turns=1, duration_s=4.2, usage=UsageTotals(requests=1, prompt_tokens=12_000, completion_tokens=300, cached_tokens=9_600, cost_usd=0.0123))
     assert present.run_outcome(result) == "this prompt: 1 request · 12.3k tokens · 80% cached · $0.0123 · 4.2s"
     assert present.run_outcome(run_result(turns=2), "this goal").startswith("this goal: 2 requests · 0 tokens")
+
+
+def test_a_refusal_is_shown_whole_because_its_end_says_how_to_allow_the_call() -> None:
+    message = (
+        "refused: run_shell needs the user's approval in auto-edit mode and nobody can be asked in this run "
+        "(the user can allow it with --permission-mode full-auto, or --yes)"
+    )
+    refused = ToolResultEvent(id="c", name="run_shell", ok=False, output=message, summary="refused")
+    assert present.tool_result_line(refused).text == message
+    failed = ToolResultEvent(id="c", name="run_shell", ok=False, output=message, summary="error")
+    assert len(present.tool_result_line(failed).text) <= present.DETAIL_CHARS

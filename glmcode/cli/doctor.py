@@ -10,8 +10,15 @@ from typing import Any
 
 from glmcode.config import ConfigError, load_config, load_settings, resolve
 from glmcode.rules.agent_md import load_rules
+from glmcode.wording import plural
 
 Check = tuple[bool, str]
+
+
+def key_hint(key: str) -> str:
+    """What of the key `doctor` shows: its first 3 and last 2 characters when that is at most a
+    quarter of it (a key of 20+ characters), else nothing of it."""
+    return f"{key[:3]}…{key[-2:]}" if len(key) >= 20 else "hidden: too short to show any of it"
 
 
 def run_checks(root: Path, flags: dict[str, Any], *, offline: bool = False) -> Iterator[Check]:
@@ -24,7 +31,7 @@ def run_checks(root: Path, flags: dict[str, Any], *, offline: bool = False) -> I
         return
     yield True, f"config: provider {config.provider.name}, model {config.model}, {config.base_url}"
     if config.api_key:
-        yield True, f"API key: set ({config.api_key[:3]}…{config.api_key[-2:]}, {len(config.api_key)} characters)"
+        yield True, f"API key: set ({key_hint(config.api_key)}, {plural(len(config.api_key), 'character')})"
     else:
         yield False, "API key: missing (set GLMCODE_API_KEY or ZAI_API_KEY)"
     if not offline and config.api_key:

@@ -131,9 +131,10 @@ class Permissions:
         if self.mode == "auto-edit" and call.kind in ("edit", "check"):
             return
         if self.approver is None:
+            allowing = "--permission-mode auto-edit or full-auto, or --yes" if call.kind in ("edit", "check") else "--permission-mode full-auto, or --yes"
             raise Refusal(
                 f"refused: {call.name} needs the user's approval in {self.mode} mode and nobody can be asked "
-                "in this run (the user can allow it with --permission-mode auto-edit or full-auto, or --yes)"
+                f"in this run (the user can allow it with {allowing})"
             )
         decision = self.approver(call.name, call.description, call.preview())
         if decision == "always":

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glmcode.tools.base import ToolError
+from glmcode.wording import plural
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 """Largest file `write_file` writes and `edit_file` edits."""
@@ -74,7 +75,7 @@ class Change:
     def summary(self, created: bool, new_text: str) -> str:
         """`created, 12 lines`, `updated, +3 -1`, `unchanged` or `updated (too large to diff)`."""
         if created:
-            return f"created, {line_count(new_text)} lines"
+            return f"created, {plural(line_count(new_text), 'line')}"
         if self.diff == "":
             return "unchanged"
         if self.diff is None:

@@ -15,6 +15,7 @@ from glmcode.tools.base import (
     ToolResult,
     one_line,
 )
+from glmcode.wording import plural
 
 MAX_SCANNED = 200_000
 """Entries counted at most; past this the note says the count stopped there."""
@@ -84,4 +85,4 @@ class ListFiles(Tool[ListFilesArgs]):
         if total > len(kept):
             hint = DEEPER_HINT + (f"; counting stopped at {MAX_SCANNED:,} entries" if total >= MAX_SCANNED else "")
             lines = [*kept, output_budget.note(left_out_chars, total - len(kept), hint)]
-        return ToolResult(output="\n".join(lines), summary=f"{total:,} entries")
+        return ToolResult(output="\n".join(lines), summary=plural(total, "entry", "entries", number=f"{total:,}"))

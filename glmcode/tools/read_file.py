@@ -20,6 +20,7 @@ from glmcode.tools.base import (
     ToolResult,
     one_line,
 )
+from glmcode.wording import plural
 
 DEFAULT_LIMIT = 2000
 MAX_LIMIT = 10_000
@@ -188,4 +189,4 @@ def _read(f: BinaryIO, shown: str, size: int, offset: int, limit: int, page_char
         parts.append(f"[lines {offset}-{number} {total}; call again with offset={number + 1} to read more]")
     elif offset > 1:
         parts.append(f"[lines {offset}-{number} of {number:,}; end of file]")
-    return ToolResult(output="\n".join(parts), summary=f"{len(out)} lines")
+    return ToolResult(output="\n".join(parts), summary=plural(len(out), "line"))

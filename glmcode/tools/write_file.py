@@ -18,6 +18,7 @@ from glmcode.tools.base import (
     ToolResult,
     one_line,
 )
+from glmcode.wording import plural
 
 
 class WriteFileArgs(ToolArgs):
@@ -103,16 +104,16 @@ class WriteFile(Tool[WriteFileArgs]):
         created = not existed
         lines = line_count(args.content)
         if existed and (old_bytes is None or workspace.is_binary(old_bytes)):
-            diff, counts, summary = None, "", f"replaced a binary or very large file, {lines} lines"
+            diff, counts, summary = None, "", f"replaced a binary or very large file, {plural(lines, 'line')}"
         else:
             old_text = None if old_bytes is None else old_bytes.decode("utf-8", errors="replace")
             change = diff_change(old_text, args.content, shown)
             diff, summary = change.diff, change.summary(created, args.content)
             counts = f"+{change.added} -{change.removed} lines, " if change.diff else ""
         if created:
-            output = f"Created {shown} ({lines:,} lines, {len(data):,} bytes)."
+            output = f"Created {shown} ({plural(lines, 'line', number=f'{lines:,}')}, {len(data):,} bytes)."
         else:
-            output = f"Updated {shown} ({counts}now {lines:,} lines, {len(data):,} bytes)."
+            output = f"Updated {shown} ({counts}now {plural(lines, 'line', number=f'{lines:,}')}, {len(data):,} bytes)."
         return ToolResult(output=output, summary=summary, diff=diff)
 
 

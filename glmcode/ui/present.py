@@ -31,6 +31,7 @@ from glmcode.engine.events import (
     UsageTotals,
     Verify,
 )
+from glmcode.wording import plural
 
 Tone = Literal["ok", "failed", "exited", "warning", "neutral"]
 """How a line should look: ok (green), failed (red), exited (a command ran and exited non-zero:
@@ -38,6 +39,8 @@ yellow, never green), warning (yellow), neutral (no colour)."""
 
 TITLE_CHARS = 90
 """A tool call's one-line title is cut to this many characters."""
+REFUSAL_CHARS = 600
+"""A refusal's line is cut only past this many characters (it ends with how to allow the call)."""
 DETAIL_CHARS = 120
 """The first line of a failed tool's output, as shown after its mark, is cut to this many characters."""
 TAIL_LINES = 10
@@ -54,16 +57,6 @@ _SPACES = re.compile(r"[ \t\f\v]+")
 
 
 # -- words and numbers -----------------------------------------------------------------------
-
-
-def plural(count: int, noun: str, nouns: str | None = None, *, number: str | None = None) -> str:
-    """`1 turn`, `0 turns`, `2 fix rounds`: `count` and the noun, singular only for exactly 1.
-
-    `nouns` is an irregular plural (default: `noun` + "s"); `number` shows the count another
-    way (`1.2k`), the noun still agreeing with `count`.
-    """
-    word = noun if count == 1 else (nouns or noun + "s")
-    return f"{count if number is None else number} {word}"
 
 
 def count_label(count: int) -> str:
@@ -227,12 +220,14 @@ class ToolResultLine:
 
 def tool_result_line(event: ToolResultEvent, limit: int = DETAIL_CHARS) -> ToolResultLine:
     """The `ToolResultLine` of a `tool_result` event: its summary (`done` if none); for a failure
-    the first non-blank line of its output (else its summary), cut to `limit` characters."""
+    the first non-blank line of its output (else its summary), cut to `limit` characters — except
+    a refusal, shown whole (up to `REFUSAL_CHARS`): its end says how the user can allow the call."""
     duration = duration_label(event.duration_ms / 1000) if event.duration_ms > 0 else ""
     summary = one_line(event.summary, limit)
     if not event.ok:
         first = next((line for line in event.output.split("\n") if line.strip()), "")
-        return ToolResultLine("failed", one_line(first, limit) or summary or "failed", duration)
+        shown = REFUSAL_CHARS if event.summary == "refused" else limit
+        return ToolResultLine("failed", one_line(first, shown) or summary or "failed", duration)
     exit_code = exit_code_in(event.summary)
     outcome: Literal["ok", "exited"] = "exited" if exit_code not in (None, 0) else "ok"
     return ToolResultLine(outcome, summary or "done", duration)

@@ -81,7 +81,7 @@ def test_replacing_a_binary_file_gives_no_text_diff(call, repo: Path) -> None:
     (repo / "blob.bin").write_bytes(b"\x00\x01\x02")
     result = call("write_file", {"path": "blob.bin", "content": "text now\n"})
     assert result.ok and result.diff is None
-    assert result.summary == "replaced a binary or very large file, 1 lines"
+    assert result.summary == "replaced a binary or very large file, 1 line"
 
 
 def test_directory_target_is_refused(call) -> None:
@@ -142,3 +142,12 @@ def test_bad_arguments(call, repo: Path, arguments: dict, message: str) -> None:
     assert not result.ok
     assert message in result.output
     assert not (repo / "a.txt").exists()
+
+
+def test_counts_agree_with_their_nouns(call) -> None:
+    """`1 line`, never `1 lines` (a newcomer's finding), in the summary and the output."""
+    result = call("write_file", {"path": "one.txt", "content": "only line\n"})
+    assert result.summary == "created, 1 line"
+    assert result.output.startswith("Created one.txt (1 line, ")
+    assert call("read_file", {"path": "one.txt"}).summary == "1 line"
+    assert call("list_files", {"pattern": "one.txt"}).summary == "1 entry"
