@@ -238,6 +238,21 @@ async def test_completion_of_commands_and_file_paths(repo: Path):
             assert not app.conversation.exchanges and app.prompts_taken == 0, "Enter picked the completion, it did not send"
 
 
+async def test_hovering_the_prompt_neither_sends_nor_clears_it(repo: Path):
+    with GLMServer([]) as server:
+        app = make_app(repo, server.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.session is not None)
+            await press(pilot, *"half a thought")
+            await pilot.hover("#conversation")
+            await pilot.hover("#prompt")
+            await settle(pilot)
+            assert app.prompt_input.mouse_hover, "the mouse is over the prompt"
+            assert app.prompt_input.text == "half a thought"
+            assert app.prompts_taken == 0 and not app.conversation.exchanges
+        assert not server.requests
+
+
 async def test_newline_keys_and_sending_while_busy_is_queued(repo: Path):
     release = threading.Event()
 
