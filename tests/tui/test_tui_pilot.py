@@ -195,6 +195,7 @@ async def test_effort_command_changes_the_status_bar_and_the_next_request(repo: 
         app = make_app(repo, server.url)
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.session is not None)
+            await wait_idle(pilot)
             assert "effort default" in screen_text(app)
             await submit(pilot, "/effort high")
             await wait_idle(pilot)
@@ -356,6 +357,7 @@ async def test_help_and_compact(repo: Path):
             assert app.conversation.exchanges[-1].answer_text == "Summary: the user said hi."
             await submit(pilot, "/help")
             await until(pilot, lambda: "While a prompt runs you can keep typing" in screen_text(app), what="the help")
+            await wait_idle(pilot)
             shown = screen_text(app)
             assert "/quit" in shown and "While a prompt runs you can keep typing" in shown
         assert len(server.requests) == 2, "compaction is one more request"
