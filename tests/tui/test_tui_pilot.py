@@ -162,7 +162,7 @@ async def test_goal_runs_to_completion_with_stages_plan_and_checks(tmp_path: Pat
         app = make_app(repo, server.url, permission_mode="full-auto")
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "/goal make add correct")
-            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result, timeout=30, what="the goal's result")
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result, what="the goal's result")
             await wait_idle(pilot)
             turn = app.conversation.exchanges[-1]
             assert turn.label == "goal" and turn.prompt == "make add correct"
@@ -275,7 +275,7 @@ async def test_newline_keys_and_sending_while_busy_is_queued(repo: Path):
                 assert app.status.queued == 1
                 assert [t.prompt for t in app.conversation.exchanges] == ["first"], "the second prompt waits"
                 release.set()
-                await until(pilot, lambda: len(app.conversation.exchanges) == 2 and app.conversation.exchanges[1].result, timeout=20)
+                await until(pilot, lambda: len(app.conversation.exchanges) == 2 and app.conversation.exchanges[1].result)
                 assert [t.prompt for t in app.conversation.exchanges] == ["first", "second"]
                 assert app.conversation.exchanges[0].answer_text == "first answer"
                 assert app.conversation.exchanges[1].answer_text == "queued answer"

@@ -22,9 +22,12 @@ from glmcode.ui.tui.widgets.block_stack import BlockStack
 API_KEY = "test-key-123"
 SIZE = (100, 30)
 GLMCODE_BIN = str(Path(sys.executable).with_name("glmcode"))
+WAIT_S = 60.0
+"""How long a wait lasts before it fails. Generous: on a loaded machine the first request (which
+imports the HTTP client) alone can take over 15 s, and a limit is only reached when something is broken."""
 
 __all__ = [
-    "API_KEY", "GLMCODE_BIN", "SIZE", "make_app", "make_repo", "press", "screen_text", "settle", "settled", "submit", "tui_env", "until",
+    "API_KEY", "GLMCODE_BIN", "SIZE", "WAIT_S", "make_app", "make_repo", "press", "screen_text", "settle", "settled", "submit", "tui_env", "until",
     "wait_idle",
 ]
 
@@ -47,7 +50,7 @@ def make_app(repo: Path, base_url: str, **flags: Any) -> GlmcodeApp:
     return GlmcodeApp(config, repo, history_path=repo.parent / "prompt_history.jsonl", warm_up=False)
 
 
-async def until(pilot: Any, predicate: Callable[[], object], timeout: float = 15.0, what: str = "") -> None:
+async def until(pilot: Any, predicate: Callable[[], object], timeout: float = WAIT_S, what: str = "") -> None:
     """Let the app run until `predicate()` is true; fail after `timeout` seconds.
 
     The predicate must be one that only the awaited change can make true (not one that may hold
@@ -73,7 +76,7 @@ def settled(app: GlmcodeApp) -> bool:
     return not any(_has_work(node) for node in nodes) and not any(node.backlogged for node in nodes if isinstance(node, BlockStack))
 
 
-async def settle(pilot: Any, timeout: float = 15.0) -> None:
+async def settle(pilot: Any, timeout: float = WAIT_S) -> None:
     """Until the widgets have settled (see `settled`), and the layout is refreshed.
 
     Each round is Textual's own wait (`pilot.pause`: every widget handles what it had queued,
@@ -90,7 +93,7 @@ async def settle(pilot: Any, timeout: float = 15.0) -> None:
             raise AssertionError("timed out waiting for the widgets to settle")
 
 
-async def wait_idle(pilot: Any, timeout: float = 15.0) -> None:
+async def wait_idle(pilot: Any, timeout: float = WAIT_S) -> None:
     """Until the app is idle (no job, worker or event left: `GlmcodeApp.idle`) and its widgets settled."""
     app = pilot.app
     await until(pilot, lambda: app.idle, timeout, "the app to be idle")
