@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from textual.app import App
 from textual.widgets import Static
-from tui_support import make_app, make_repo, screen_text, tui_env, until  # noqa: F401
+from tui_support import make_app, make_repo, screen_text, tui_env, until, wait_idle  # noqa: F401
 
 from glmcode.engine.events import (
     ReasoningDelta,
@@ -235,7 +235,7 @@ async def test_each_outcome_counts_its_own_prompt_while_the_status_bar_counts_th
                 app.bridge.put(usage)
             app.bridge.put(Result(status="success", exit_code=0, summary="ok", usage=totals, turns=requests, duration_s=1.5))
             await until(pilot, lambda exchange=exchange: exchange.result is not None, what=f"the result of {prompt!r}")
-        await pilot.pause()
+        await wait_idle(pilot)
         shown = screen_text(app)
         assert "this prompt: 2 requests · 2.2k tokens · 50% cached · $0.0020 · 1.5s" in shown
         assert "this prompt: 1 request · 1.1k tokens · 50% cached · $0.0010 · 1.5s" in shown
@@ -258,7 +258,7 @@ async def test_a_resumed_session_keeps_counting_from_its_saved_usage(tmp_path: P
     resumed = GlmcodeApp(first.config, repo, resume=record, history_path=tmp_path / "history.jsonl", warm_up=False)
     async with resumed.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: resumed.session is not None and not resumed.busy, what="the resumed session")
-        await pilot.pause()
+        await wait_idle(pilot)
         assert (resumed.usage.requests, resumed.usage.prompt_tokens, resumed.usage.cost_usd) == (2, 2000, 0.002)
         assert "2.2k tokens · 50% cached · $0.0020" in screen_text(resumed)
     resumed.close_session()
