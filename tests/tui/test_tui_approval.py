@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tui_support import SIZE, make_app, make_repo, screen_text, submit, tui_env, until, wait_idle  # noqa: F401
+from tui_support import SIZE, make_app, make_repo, screen_text, settle, submit, tui_env, until, wait_idle  # noqa: F401
 
 from glmcode.testing import GLMServer, ScriptedToolCall, ScriptedTurn
 from glmcode.ui.tui.screens.approval import ApprovalScreen
@@ -21,7 +21,7 @@ async def test_ask_mode_shows_the_tools_diff_and_nothing_is_written_until_allowe
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "say hello")
             await until(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="the approval modal")
-            await pilot.pause()
+            await settle(pilot)
             shown = screen_text(app)
             assert "--- a/src/app.py" in shown and "+++ b/src/app.py" in shown
             assert "- print('hi')" in shown and "+ print('hello')" in shown  # spaces normalised

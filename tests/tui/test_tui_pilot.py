@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
-from tui_support import SIZE, make_app, make_repo, screen_text, submit, tui_env, until, wait_idle  # noqa: F401
+from tui_support import SIZE, make_app, make_repo, press, screen_text, settle, submit, tui_env, until, wait_idle  # noqa: F401
 
 from glmcode.testing import GLMServer, Scenario, ScriptedToolCall, ScriptedTurn
 from glmcode.ui.tui.screens.approval import ApprovalScreen
@@ -71,9 +72,8 @@ async def test_tool_call_card_runs_completes_and_expands(repo: Path):
             assert not card.expanded
             assert "read_file README.md" in screen_text(app)
             card.focus()
-            await pilot.press("enter")
+            await press(pilot, "enter")
             assert card.expanded
-            await pilot.pause()
             assert "# demo" in screen_text(app)
 
 
@@ -106,7 +106,7 @@ async def test_ask_mode_approval_allows_or_denies_the_command(repo: Path, key: s
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "make the file")
             await until(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="the approval modal")
-            await pilot.pause()
+            await settle(pilot)
             assert "$ touch approved.txt" in screen_text(app)
             assert app.query_one(ToolCard).state == "approval"
             await pilot.press(key)
@@ -162,7 +162,7 @@ async def test_goal_runs_to_completion_with_stages_plan_and_checks(tmp_path: Pat
         app = make_app(repo, server.url, permission_mode="full-auto")
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "/goal make add correct")
-            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result, timeout=30, what="the goal's result")
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result, what="the goal's result")
             await wait_idle(pilot)
             turn = app.conversation.exchanges[-1]
             assert turn.label == "goal" and turn.prompt == "make add correct"
@@ -184,7 +184,7 @@ async def test_unknown_slash_command_gets_a_message_listing_the_commands(repo: P
         app = make_app(repo, server.url)
         async with app.run_test(size=SIZE) as pilot:
             await submit(pilot, "/frobnicate now")
-            await pilot.pause(0.1)
+            await wait_idle(pilot)
             shown = screen_text(app)
             assert "unknown command /frobnicate" in shown and "/goal" in shown and "/resume" in shown
             assert not server.requests
@@ -195,6 +195,7 @@ async def test_effort_command_changes_the_status_bar_and_the_next_request(repo: 
         app = make_app(repo, server.url)
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.session is not None)
+            await wait_idle(pilot)
             assert "effort default" in screen_text(app)
             await submit(pilot, "/effort high")
             await wait_idle(pilot)
@@ -213,9 +214,9 @@ async def test_up_recalls_the_previous_prompt(repo: Path):
             await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result)
             await wait_idle(pilot)
             assert app.prompt_input.text == ""
-            await pilot.press("up")
+            await press(pilot, "up")
             assert app.prompt_input.text == "first prompt"
-            await pilot.press("down")
+            await press(pilot, "down")
             assert app.prompt_input.text == ""
 
 
@@ -224,35 +225,62 @@ async def test_completion_of_commands_and_file_paths(repo: Path):
         app = make_app(repo, server.url)
         async with app.run_test(size=SIZE) as pilot:
             app.paths.refresh(wait=True)
-            await pilot.press("/", "e", "f")
+            await press(pilot, "/", "e", "f")
             menu = app.query_one("#completion-menu")
             assert menu.display and [c.label for c in menu.candidates] == ["/effort <level>"]
-            await pilot.press("tab")
+            await press(pilot, "tab")
             assert app.prompt_input.text == "/effort "
             assert not menu.display
             app.prompt_input.load_text("")
-            await pilot.press(*"see @src/a")
+            await press(pilot, *"see @src/a")
             assert [c.label for c in menu.candidates] == ["src/app.py"]
-            await pilot.press("enter")
+            await press(pilot, "enter")
             assert app.prompt_input.text == "see @src/app.py "
-            assert not app.conversation.exchanges, "Enter picked the completion, it did not send"
+            assert not app.conversation.exchanges and app.prompts_taken == 0, "Enter picked the completion, it did not send"
+
+
+async def test_hovering_the_prompt_neither_sends_nor_clears_it(repo: Path):
+    with GLMServer([]) as server:
+        app = make_app(repo, server.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.session is not None)
+            await press(pilot, *"half a thought")
+            await pilot.hover("#conversation")
+            await pilot.hover("#prompt")
+            await settle(pilot)
+            assert app.prompt_input.mouse_hover, "the mouse is over the prompt"
+            assert app.prompt_input.text == "half a thought"
+            assert app.prompts_taken == 0 and not app.conversation.exchanges
+        assert not server.requests
 
 
 async def test_newline_keys_and_sending_while_busy_is_queued(repo: Path):
-    scenario = Scenario(turns=[ScriptedTurn(content="slow " * 60, chunk_chars=4), ScriptedTurn(content="queued answer")], chunk_delay_s=0.01)
-    with GLMServer(scenario) as server:
+    release = threading.Event()
+
+    def held_turn(_request: dict) -> ScriptedTurn:
+        """The first answer, held back until the test has queued the second prompt."""
+        release.wait(30)
+        return ScriptedTurn(content="first answer")
+
+    with GLMServer([held_turn, ScriptedTurn(content="queued answer")]) as server:
         app = make_app(repo, server.url)
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("a", "ctrl+j", "b")
-            assert app.prompt_input.text == "a\nb"
-            app.prompt_input.load_text("")
-            await submit(pilot, "first")
-            await until(pilot, lambda: app.busy and app.exchange is not None)
-            await submit(pilot, "second")
-            assert app.status.queued == 1
-            await until(pilot, lambda: len(app.conversation.exchanges) == 2 and app.conversation.exchanges[1].result, timeout=20)
-            assert [t.prompt for t in app.conversation.exchanges] == ["first", "second"]
-            assert app.conversation.exchanges[1].answer_text == "queued answer"
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                await press(pilot, "a", "ctrl+j", "b")
+                assert app.prompt_input.text == "a\nb"
+                app.prompt_input.load_text("")
+                await submit(pilot, "first")
+                await until(pilot, lambda: app.busy and app.exchange is not None, what="the first exchange to start")
+                await submit(pilot, "second")
+                assert app.status.queued == 1
+                assert [t.prompt for t in app.conversation.exchanges] == ["first"], "the second prompt waits"
+                release.set()
+                await until(pilot, lambda: len(app.conversation.exchanges) == 2 and app.conversation.exchanges[1].result)
+                assert [t.prompt for t in app.conversation.exchanges] == ["first", "second"]
+                assert app.conversation.exchanges[0].answer_text == "first answer"
+                assert app.conversation.exchanges[1].answer_text == "queued answer"
+        finally:
+            release.set()
 
 
 async def test_ctrl_c_twice_quits(repo: Path):
@@ -260,11 +288,10 @@ async def test_ctrl_c_twice_quits(repo: Path):
         app = make_app(repo, server.url)
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.session is not None)
+            await press(pilot, "ctrl+c")
+            assert app.is_running and app.return_code is None
             await pilot.press("ctrl+c")
-            await pilot.pause()
-            assert app.is_running
-            await pilot.press("ctrl+c")
-            await pilot.pause()
+            await until(pilot, lambda: app.return_code is not None, what="the app to exit")
         assert app.return_code == 0
     app.close_session()
     assert app.session.transcript.path.is_file()
@@ -284,16 +311,18 @@ async def test_clear_diff_sessions_and_resume(repo: Path):
             await until(pilot, lambda: app.session is not None and app.session.id != first_id and not app.busy)
             assert not app.conversation.exchanges
             await submit(pilot, "/sessions")
-            await until(pilot, lambda: first_id in screen_text(app), what="the session list")
+            await until(pilot, lambda: "/resume ID switches to one" in screen_text(app), what="the session list")
+            await wait_idle(pilot)
+            assert first_id in screen_text(app)
             await submit(pilot, f"/resume {first_id}")
             await until(pilot, lambda: app.session.id == first_id and not app.busy)
-            await pilot.pause(0.1)
+            await wait_idle(pilot)
             shown = screen_text(app)
             assert f"resumed session {first_id}" in shown
             assert "› remember this" in shown and "First session answer." in shown
             await submit(pilot, "/cost")
-            await pilot.pause(0.1)
-            assert "requests" in screen_text(app)
+            await wait_idle(pilot)
+            assert "prompt tokens" in screen_text(app)
 
 
 async def test_quitting_during_a_run_stops_it_and_exits_130(repo: Path):
@@ -327,7 +356,8 @@ async def test_help_and_compact(repo: Path):
             await wait_idle(pilot)
             assert app.conversation.exchanges[-1].answer_text == "Summary: the user said hi."
             await submit(pilot, "/help")
-            await pilot.pause(0.2)
+            await until(pilot, lambda: "While a prompt runs you can keep typing" in screen_text(app), what="the help")
+            await wait_idle(pilot)
             shown = screen_text(app)
             assert "/quit" in shown and "While a prompt runs you can keep typing" in shown
         assert len(server.requests) == 2, "compaction is one more request"

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from tui_support import make_app, make_repo, tui_env, until, wait_idle  # noqa: F401
+from tui_support import make_app, make_repo, settle, tui_env, until, wait_idle  # noqa: F401
 
 from glmcode.engine.events import (
     Plan,
@@ -48,10 +48,11 @@ def app(tui_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa
 
 
 async def ready(pilot) -> None:
+    """The session is open, its welcome shown, and the cursor does not blink."""
     app = pilot.app
-    await until(pilot, lambda: app.session is not None and not app.busy, what="the session")
     app.prompt_input.cursor_blink = False
-    await pilot.pause()
+    await until(pilot, lambda: app.session is not None, what="the session")
+    await wait_idle(pilot)
 
 
 def feed(app, *events) -> None:
@@ -100,8 +101,9 @@ def test_approval_modal_shows_the_edit_as_a_diff(app, snap_compare):
         tools, ctx = app.session.tools, app.session.ctx  # the preview the session's own edit_file makes
         preview = tools.preview(tools.bind("edit_file", {"path": "calc.py", "old_string": "    return a - b", "new_string": "    return a + b"}), ctx)
         threading.Thread(target=app.approve, args=("edit_file", "edit_file calc.py", preview), daemon=True).start()
-        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.query("#once"), what="the modal's buttons")
-        app.screen.query_one("#once").focus()
+        await until(pilot, lambda: isinstance(app.screen, ApprovalScreen), what="the modal")
+        await settle(pilot)
+        assert app.focused is app.screen.query_one("#once"), "the modal focuses 'Allow once'"
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
 

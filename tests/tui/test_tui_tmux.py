@@ -25,7 +25,7 @@ def capture(tmux: list[str], target: str) -> str:
     return subprocess.run([*tmux, "capture-pane", "-p", "-t", target], capture_output=True, text=True).stdout
 
 
-def wait_for_screen(tmux: list[str], target: str, needle: str, timeout: float = 20.0) -> str:
+def wait_for_screen(tmux: list[str], target: str, needle: str, timeout: float = 60.0) -> str:
     deadline = time.monotonic() + timeout
     screen = ""
     while time.monotonic() < deadline:
@@ -76,7 +76,7 @@ def test_real_binary_in_tmux_answers_a_prompt_and_quits_on_ctrl_c_twice(tmp_path
         subprocess.run([*tmux, "send-keys", "-t", session, "C-c"], check=True)
         wait_for_screen(tmux, session, "Press Ctrl+C again to quit")
         subprocess.run([*tmux, "send-keys", "-t", session, "C-c"], check=True)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while not exit_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert exit_file.read_text().strip() == "0"

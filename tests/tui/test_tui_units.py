@@ -3,13 +3,16 @@ history, tool cards, the status bar and what an exchange's outcome line counts."
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 import threading
 from pathlib import Path
 
 import pytest
 from textual.app import App
 from textual.widgets import Static
-from tui_support import make_app, make_repo, screen_text, tui_env, until  # noqa: F401
+from tui_support import make_app, make_repo, screen_text, tui_env, until, wait_idle  # noqa: F401
 
 from glmcode.engine.events import (
     ReasoningDelta,
@@ -232,7 +235,7 @@ async def test_each_outcome_counts_its_own_prompt_while_the_status_bar_counts_th
                 app.bridge.put(usage)
             app.bridge.put(Result(status="success", exit_code=0, summary="ok", usage=totals, turns=requests, duration_s=1.5))
             await until(pilot, lambda exchange=exchange: exchange.result is not None, what=f"the result of {prompt!r}")
-        await pilot.pause()
+        await wait_idle(pilot)
         shown = screen_text(app)
         assert "this prompt: 2 requests · 2.2k tokens · 50% cached · $0.0020 · 1.5s" in shown
         assert "this prompt: 1 request · 1.1k tokens · 50% cached · $0.0010 · 1.5s" in shown
@@ -255,7 +258,40 @@ async def test_a_resumed_session_keeps_counting_from_its_saved_usage(tmp_path: P
     resumed = GlmcodeApp(first.config, repo, resume=record, history_path=tmp_path / "history.jsonl", warm_up=False)
     async with resumed.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: resumed.session is not None and not resumed.busy, what="the resumed session")
-        await pilot.pause()
+        await wait_idle(pilot)
         assert (resumed.usage.requests, resumed.usage.prompt_tokens, resumed.usage.cost_usd) == (2, 2000, 0.002)
         assert "2.2k tokens · 50% cached · $0.0020" in screen_text(resumed)
     resumed.close_session()
+
+
+def _tui_classes() -> list[type]:
+    """Every Textual node class (widget, screen, app) defined in `glmcode.ui.tui`."""
+    from textual.dom import DOMNode
+
+    import glmcode.ui.tui as package
+
+    classes = []
+    for module_info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+        module = importlib.import_module(module_info.name)
+        classes += [c for c in vars(module).values() if inspect.isclass(c) and c.__module__ == module.__name__ and issubclass(c, DOMNode)]
+    return classes
+
+
+def test_no_tui_method_replaces_a_textual_method_by_accident():
+    """A method named like a Textual one replaces it: `PromptInput._on_enter()` (the Enter key)
+    was also called when the mouse entered the prompt, and sent it. An override must keep the
+    parameters of the method it replaces; anything else is a name clash.
+    """
+    clashes = []
+    for cls in _tui_classes():
+        for name, ours in vars(cls).items():
+            if name.startswith("__") or not inspect.isfunction(ours):
+                continue
+            for base in cls.__mro__[1:]:
+                theirs = vars(base).get(name)
+                if base.__module__.startswith("textual.") and inspect.isfunction(theirs):
+                    if list(inspect.signature(ours).parameters) != list(inspect.signature(theirs).parameters):
+                        clashes.append(f"{cls.__qualname__}.{name} replaces {base.__qualname__}.{name}{inspect.signature(theirs)}")
+                    break
+    assert len(_tui_classes()) > 10, "the TUI's classes were found"
+    assert not clashes, clashes

@@ -135,6 +135,8 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         self._drain_timer: Timer | None = None
         self._frozen_at = 0.0
         self._ctrl_c_at = -QUIT_WINDOW_S
+        self.prompts_taken = 0
+        """How many prompts sent from the input the app has taken: its job queued or its command run."""
         self.theme = pick_theme()
 
     def compose(self):
@@ -169,6 +171,14 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
     def exchange(self) -> ExchangeView | None:
         """The exchange (a prompt and what was done for it) events go to now."""
         return self._exchange
+
+    @property
+    def idle(self) -> bool:
+        """Whether nothing is left to do: no job running or waiting, no worker running, no event waiting in the bridge.
+
+        Widgets may still be mounting what the last events added; a test waits for them after this.
+        """
+        return self._job is None and not self._jobs and not self.bridge.pending and all(worker.is_finished for worker in self.workers)
 
     def on_mount(self) -> None:
         self.console.push_theme(MARKDOWN_THEME)
@@ -416,7 +426,12 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
     # -- input ---------------------------------------------------------------------------------
 
     def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
-        text = message.text
+        """Enter on the prompt: queue the prompt or run the command; counted in `prompts_taken` once done."""
+        self._take_prompt(message.text)
+        self.prompts_taken += 1
+
+    def _take_prompt(self, text: str) -> None:
+        """A prompt becomes a job, a slash command runs; an empty one lets a stopped run go on."""
         if not text:
             if self.session is not None and not self.session.needs_prompt and not self.busy:
                 self._enqueue(Job("working", self._needs_session(lambda s: s.run(None)), exchange=("(continue)", ""), interruptible=True))

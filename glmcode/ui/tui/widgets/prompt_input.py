@@ -72,7 +72,7 @@ class PromptInput(TextArea):
         key = event.key
         if key == "enter":
             self._stop(event)
-            self._on_enter()
+            self._enter_pressed()
         elif key in NEWLINE_KEYS:
             self._stop(event)
             self.insert("\n")
@@ -90,7 +90,11 @@ class PromptInput(TextArea):
         event.stop()
         event.prevent_default()
 
-    def _on_enter(self) -> None:
+    def _enter_pressed(self) -> None:
+        """Enter: pick the highlighted completion, turn a trailing `\\` into a new line, or send.
+
+        (Not `_on_enter`: Textual calls that when the mouse moves over the widget.)
+        """
         if self.menu.shown:
             if not self._word_is_complete():
                 self.accept_completion()
