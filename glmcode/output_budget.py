@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from glmcode.wording import plural
+
 DEFAULT_LIMIT = 50_000
 """Characters of one tool result the model reads at most (settings: `tool_output_chars`)."""
 MIN_LIMIT = 200
@@ -34,9 +36,9 @@ def note(chars: int, lines: int = 0, hint: str = "") -> str:
     `chars` is how many characters were left out, `lines` how many line breaks (omitted when 0),
     `hint` an optional short instruction (how to see the rest).
     """
-    what = f"{chars:,} character{'' if chars == 1 else 's'}"
+    what = plural(chars, "character", number=f"{chars:,}")
     if lines:
-        what += f" ({lines:,} line{'' if lines == 1 else 's'})"
+        what += f" ({plural(lines, 'line', number=f'{lines:,}')})"
     return f"[... {what} cut{'; ' + hint if hint else ''} ...]"
 
 

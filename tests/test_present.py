@@ -255,3 +255,9 @@ def test_a_refusal_is_shown_whole_because_its_end_says_how_to_allow_the_call() -
     assert present.tool_result_line(refused).text == message
     failed = ToolResultEvent(id="c", name="run_shell", ok=False, output=message, summary="error")
     assert len(present.tool_result_line(failed).text) <= present.DETAIL_CHARS
+
+
+def test_the_result_line_says_how_many_calls_were_refused_only_when_some_were() -> None:
+    assert "1 refused call" in present.result_facts(run_result(refused_calls=1))
+    assert "2 refused calls" in present.result_facts(run_result(refused_calls=2))
+    assert not any("refused" in fact for fact in present.result_facts(run_result()))

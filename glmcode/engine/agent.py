@@ -86,6 +86,9 @@ class Agent:
         """Usage of the current run (what budgets and the run's `result` count)."""
         self._run_first_turn = 0
         self.last_prompt_tokens = 0
+        self.run_refused = 0
+        """Tool calls of the current run refused by the permission mode, a rule or the stage
+        (their result's summary is `refused`): the run's `result.refused_calls`."""
 
     def append(self, message: dict[str, Any]) -> None:
         """Add a message to the conversation and the transcript."""
@@ -113,6 +116,7 @@ class Agent:
         self.clear_interrupt()
         self._run_first_turn = self.turns
         self.run_usage = UsageTotals()
+        self.run_refused = 0
         self.budget.restart()
 
     def clear_interrupt(self) -> None:
@@ -233,6 +237,8 @@ class Agent:
             result = ToolResult(ok=False, output=prompts.load("cut_off_tool_call.md"), summary="cut off")
         else:
             result = unbound_result(failure, self.ctx)
+        if result.summary == "refused":
+            self.run_refused += 1
         self.emit(
             ToolResultEvent(
                 id=call.id, name=call.name, ok=result.ok, output=result.output, summary=result.summary,

@@ -182,6 +182,9 @@ class Result(Event):
     """Goal mode: true only when verify commands ran and all passed on the final round."""
     rounds: int | None = None
     """Goal mode: how many fix rounds were used."""
+    refused_calls: int = 0
+    """Tool calls of this run refused by the permission mode, a rule or the goal stage (DESIGN
+    §3): a headless run that says "success" with refused edits did less than it was asked."""
 
 
 AnyEvent = Annotated[

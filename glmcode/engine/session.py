@@ -368,6 +368,7 @@ class Session:
             cached_share=round(usage.cached_share, 4),
             turns=self.agent.run_turns,
             duration_s=round(self.budget.elapsed(), 3),
+            refused_calls=self.agent.run_refused,
             transcript_path=str(transcript) if transcript else None,
             **extra,
         )

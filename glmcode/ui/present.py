@@ -407,11 +407,13 @@ class ResultLine:
 
 def result_facts(result: Result, *, turn_noun: str = "turn") -> tuple[str, ...]:
     """What a run used: its turns (`turn_noun` names them), tokens, cached share (if any prompt
-    tokens), cost, duration, and fix rounds (goal mode only)."""
+    tokens), cost, duration, fix rounds (goal mode only) and refused calls (when there were any)."""
     usage = usage_line(result.usage)
     facts = [plural(result.turns, turn_noun), *usage.parts, duration_label(result.duration_s)]
     if result.rounds is not None:
         facts.append(plural(result.rounds, "fix round"))
+    if result.refused_calls:
+        facts.append(plural(result.refused_calls, "refused call"))
     return tuple(facts)
 
 
