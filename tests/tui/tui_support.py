@@ -27,8 +27,8 @@ WAIT_S = 60.0
 imports the HTTP client) alone can take over 15 s, and a limit is only reached when something is broken."""
 
 __all__ = [
-    "API_KEY", "GLMCODE_BIN", "SIZE", "WAIT_S", "make_app", "make_repo", "press", "screen_text", "settle", "settled", "submit", "tui_env", "until",
-    "wait_idle",
+    "API_KEY", "GLMCODE_BIN", "SIZE", "WAIT_S", "make_app", "make_repo", "press", "screen_text", "settle", "settled",
+    "submit", "tui_env", "until", "wait_idle",
 ]
 
 
