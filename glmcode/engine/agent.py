@@ -232,7 +232,7 @@ class Agent:
         self.emit(ToolCall(id=call.id, name=call.name, arguments=_arguments_for_display(call.arguments), title=title))
         started = time.perf_counter()
         if bound is not None:
-            result = self.tools.run(bound, self.ctx, self._gate)
+            result = self.tools.run(bound, self.ctx, self._gate, call_id=call.id)
         elif cut_off and isinstance(failure, InvalidArguments):
             result = ToolResult(ok=False, output=prompts.load("cut_off_tool_call.md"), summary="cut off")
         else:

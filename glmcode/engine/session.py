@@ -48,6 +48,7 @@ from glmcode.rules.permissions import Decision as Decision  # re-exported: what 
 from glmcode.rules.permissions import Permissions
 from glmcode.tools.base import ToolContext
 from glmcode.tools.registry import ToolRegistry
+from glmcode.tools.saved_outputs import OutputStore
 
 if TYPE_CHECKING:
     from glmcode.engine.goal_state import GoalState
@@ -152,7 +153,12 @@ class Session:
         self.tools = ToolRegistry()
         """This session's tools: the built-ins, then any added at run time."""
         self.ctx = ToolContext(
-            root=self.root, rules=self.rules, shell_timeout=settings.shell_timeout_s, output_chars=settings.tool_output_chars
+            root=self.root, rules=self.rules, shell_timeout=settings.shell_timeout_s, output_chars=config.output_chars,
+            outputs=OutputStore(
+                self.root / GLMCODE_DIR / "sessions" / self.id / "outputs",
+                f"{GLMCODE_DIR}/sessions/{self.id}/outputs",
+                self.redactor.text,
+            ),
         )
         self.permissions = Permissions(mode=settings.permission_mode or "ask", approver=self._redacting(approver))
         self.budget = Budget(settings.max_turns, settings.max_cost, settings.timeout)
