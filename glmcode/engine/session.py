@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from glmcode import __version__, prompts
 from glmcode.config import Config
-from glmcode.engine.agent import Agent, Interrupted, ModelGaveUp
+from glmcode.engine.agent import Agent, Interrupted, Looping, ModelGaveUp
 from glmcode.engine.budget import Budget, BudgetExhausted
 from glmcode.engine.events import (
     Emit,
@@ -339,6 +339,8 @@ class Session:
         error: Error | None = None
         try:
             status, summary, extra = work()
+        except Looping as exc:
+            status, summary = "failed", f"stopped: the model was looping: {exc}"
         except ModelGaveUp as exc:
             status, summary = "failed", f"the model gave up: {exc}"
         except BudgetExhausted as exc:
