@@ -34,8 +34,9 @@ _ESCAPES = re.compile(
 )
 _UNFINISHED_ESCAPE = re.compile(r"(?:\x1b[\[\]PX^_]?[^\x07\x1b]*|\x9b[^@-~]*)\Z")
 """An escape sequence that began but has not ended yet at the end of the held text."""
-_CONTROLS = re.compile(r"[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f\x80-\x9f]")
-"""Control characters other than tab, newline, `\\r`, backspace and escape (those are handled)."""
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)])
+"""Control characters other than tab and newline, as a `str.translate` table deleting them (faster
+than a regular expression on megabytes of output); `\\r` and backspace are applied before."""
 
 
 def clean(text: str) -> str:
@@ -50,7 +51,7 @@ def clean(text: str) -> str:
     text = text.replace("\r\n", "\n")
     if "\r" in text or "\b" in text:
         text = "\n".join(_last_state(line) for line in text.split("\n"))
-    return _CONTROLS.sub("", text)
+    return text.translate(_CONTROLS)
 
 
 def _last_state(line: str) -> str:

@@ -96,7 +96,10 @@ class LoopGuard:
         stop = repeats >= self.stop_at
         if stop:
             self.stopped_on = f"{name} {arguments.strip()}"[:300]
-        what = name if self._call_repeats == repeats else f"the same {len(self._last_turn or ())} tool calls"
+        if self._call_repeats == repeats:
+            what = f"this call ({name}, the same arguments)"
+        else:
+            what = f"this turn's {len(self._last_turn or ())} tool calls (the same arguments)"
         if stop:
             note = prompts.render("loop_stop.md", what=what, times=repeats)
         else:

@@ -320,7 +320,7 @@ class Session:
         """Run `work`, turning every way it can end into the run's one `Result`, emitted here.
 
         Status and exit code (`Result.exit_code`, DESIGN.md §3): `success` 0; `failed` 1 (the
-        model gave up; in goal mode, verification failed); `budget_exhausted` 4; `interrupted`
+        model gave up or was looping — `Looping`, the loop guard; in goal mode, verification failed); `budget_exhausted` 4; `interrupted`
         130; `error` has three: 2 for a usage error the session found (`ConfigError`: nothing
         to continue, a goal nobody can approve), 3 for a model API error retries could not
         overcome (`APIFailure`), 70 for any other exception — a bug in glmcode, the traceback
@@ -407,6 +407,7 @@ class Session:
 
         settings = self.config.settings.model_copy(update=changes)
         self.config = resolve(settings)
+        self.ctx.output_chars = self.config.output_chars
         self.agent.client.reconfigure(self.config)
         self.conversation.set_head(request_head(self.config, self.tools.schemas()))
 

@@ -21,7 +21,7 @@ def test_a_long_output_is_cut_to_the_windows_share_saved_and_read_back(glm_serve
     run = engine.run("show it", permission_mode="full-auto", context_window=8_000)
     assert run.returncode == 0, run.result
     budget = int(8_000 * 0.1 * 3)
-    shown = [m["content"] for m in messages_of(glm_server.requests[1]) if m["role"] == "tool"][0]
+    shown = next(m["content"] for m in messages_of(glm_server.requests[1]) if m["role"] == "tool")
     assert len(shown) <= budget + 20, len(shown)
     match = SAVED.search(shown)
     assert match, shown
@@ -49,5 +49,5 @@ def test_the_budget_cap_still_applies_on_a_large_window(glm_server, engine: Engi
         ScriptedTurn(content="ok"),
     ])
     run = engine.run("count", permission_mode="full-auto", tool_output_chars=5_000)
-    shown = [m["content"] for m in messages_of(glm_server.requests[1]) if m["role"] == "tool"][0]
+    shown = next(m["content"] for m in messages_of(glm_server.requests[1]) if m["role"] == "tool")
     assert run.returncode == 0 and len(shown) <= 5_000 and SAVED.search(shown)
