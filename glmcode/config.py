@@ -123,10 +123,16 @@ class Settings(BaseSettings):
     """Default timeout of a `run_shell` command, in seconds (> 0), used when the model gives
     none; a command's own `timeout` may go up to 1,800 s."""
     tool_output_chars: int = Field(default=output_budget.DEFAULT_LIMIT, ge=1000)
-    """The output budget: characters (not bytes) of one tool result the model reads at most,
-    ≥ 1,000, default 50,000. A longer result keeps its head and tail with one note of what was
-    cut (`glmcode.output_budget`); read_file pages within it. Config files and
-    `GLMCODE_TOOL_OUTPUT_CHARS`."""
+    """The output budget's cap: characters (not bytes) of one tool result the model reads at
+    most, ≥ 1,000, default 50,000. The budget is `tool_output_share` of the context window or
+    this, whichever is smaller (`Config.output_chars`). A longer result keeps its head and tail
+    with one note of what was cut, and is saved whole under `.glmcode/sessions/<id>/outputs/`
+    (`glmcode.output_budget`, `glmcode.tools.saved_outputs`); read_file pages within it. Config
+    files and `GLMCODE_TOOL_OUTPUT_CHARS`."""
+    tool_output_share: float = Field(default=output_budget.DEFAULT_WINDOW_SHARE, gt=0, le=0.5)
+    """Share of the context window one tool result may fill, 0 < share ≤ 0.5, default 0.1:
+    with a 16,000-token window a result is cut at 4,800 characters (3 characters a token),
+    with GLM-5.2's 1,000,000 at the `tool_output_chars` cap. `GLMCODE_TOOL_OUTPUT_SHARE`."""
     verify: list[str] = Field(default_factory=list)
     """Extra verify commands for goal mode (DESIGN §5), run after AGENT.md's and before
     `--verify`'s, duplicates dropped. Empty by default."""
@@ -157,6 +163,13 @@ class Config:
     api_key: str
     context_window: int
     prices: tuple[float | None, float | None, float | None]
+
+    @property
+    def output_chars(self) -> int:
+        """The output budget in characters: `tool_output_share` of the context window, at most
+        `tool_output_chars` (`output_budget.budget_chars`)."""
+        settings = self.settings
+        return output_budget.budget_chars(self.context_window, settings.tool_output_share, settings.tool_output_chars)
 
 
 def load_settings(cwd: Path, flags: dict[str, Any]) -> Settings:

@@ -16,12 +16,29 @@ number of line breaks that were cut, and is left out of the note when there were
 
 from __future__ import annotations
 
+import tempfile
 from collections import deque
+from collections.abc import Callable, Iterator
+from typing import IO
 
 from glmcode.wording import plural
 
+Hint = str | Callable[[int, int], str]
+"""What a cut's note says besides the counts: a fixed text, or a function of the cut's first and
+last line (1-based lines of the added text, `before` not counted) returning it, e.g. where the
+whole text was saved and which `read_file` offset and limit show the part left out."""
+
 DEFAULT_LIMIT = 50_000
-"""Characters of one tool result the model reads at most (settings: `tool_output_chars`)."""
+"""Characters of one tool result the model reads at most: the budget's cap (settings:
+`tool_output_chars`); a small context window lowers it (`budget_chars`)."""
+DEFAULT_WINDOW_SHARE = 0.1
+"""Share of the context window one tool result may fill (settings: `tool_output_share`)."""
+CHARS_PER_TOKEN = 3
+"""Characters counted per token when a share of the window (tokens) becomes a budget (characters):
+a low ratio (code and logs run 3-4 characters a token), so the budget errs on the small side."""
+SAVED_MAX_CHARS = 20_000_000
+"""Characters of one whole output kept for saving at most (`HeadTail(keep_full=True)`); a flood
+past this is saved up to here with a note that the rest was not kept."""
 MIN_LIMIT = 200
 """The smallest limit accepted: room for the note and some text on each side of it."""
 HEAD_SHARE = 0.4
@@ -42,7 +59,17 @@ def note(chars: int, lines: int = 0, hint: str = "") -> str:
     return f"[... {what} cut{'; ' + hint if hint else ''} ...]"
 
 
-def cut(text: str, limit: int = DEFAULT_LIMIT, hint: str = "") -> str:
+def budget_chars(context_window: int, share: float = DEFAULT_WINDOW_SHARE, cap: int = DEFAULT_LIMIT) -> int:
+    """The output budget in characters: `share` of a `context_window` of tokens, at most `cap`.
+
+    Tokens become characters at `CHARS_PER_TOKEN`; the result is never below `MIN_LIMIT` nor
+    above `cap` (e.g. a 1,000,000-token window and the defaults: 50,000; a 16,000-token window:
+    4,800).
+    """
+    return max(MIN_LIMIT, min(cap, int(context_window * share * CHARS_PER_TOKEN)))
+
+
+def cut(text: str, limit: int = DEFAULT_LIMIT, hint: Hint = "") -> str:
     """`text` if it fits in `limit` characters, else its head and tail with one `note` between.
 
     The result is at most `limit` characters long (unless `hint` alone is longer than that).
@@ -63,7 +90,9 @@ class HeadTail:
     characters. Raises ValueError if `limit` is below `MIN_LIMIT`.
     """
 
-    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(self, limit: int = DEFAULT_LIMIT, *, keep_full: bool = False) -> None:
+        """`keep_full`: also keep the whole text (up to `SAVED_MAX_CHARS`) for `full_pieces`, in a
+        temporary file once it passes half the limit, so memory stays bounded either way."""
         if limit < MIN_LIMIT:
             raise ValueError(f"an output limit of {limit} characters is below the minimum of {MIN_LIMIT}")
         self.limit = limit
@@ -78,12 +107,57 @@ class HeadTail:
         self._tail_len = 0
         self._dropped_chars = 0
         self._dropped_lines = 0
+        self._keep_full = keep_full
+        self._spool: IO[str] | None = None
+        self._spooled = 0
+
+    @property
+    def cut_any(self) -> bool:
+        """Whether text was already left out (more was added than the limit holds)."""
+        return self._dropped_chars > 0
+
+    def full_pieces(self) -> Iterator[str]:
+        """The whole text added, in pieces of at most about 1 MB, each ending at a line break when
+        it can (a secret never split by the piece boundary); with `keep_full` only (else what is
+        held). A text past `SAVED_MAX_CHARS` ends with a note of how much was not kept."""
+        if self._spool is None:
+            yield "".join(self._head) + "".join(self._tail)
+            return
+        self._spool.flush()
+        self._spool.seek(0)
+        while piece := self._spool.readline(1 << 20):
+            yield piece
+        self._spool.seek(0, 2)
+        if self.total_chars > self._spooled:
+            yield "\n" + note(self.total_chars - self._spooled) + " (not kept: past the saved output's limit)\n"
+
+    def _spill(self, piece: str) -> None:
+        """Keep `piece` of the whole text in the temporary file (opened once the text passes half the limit)."""
+        if self._spool is None:
+            if self.total_chars <= self.limit // 2:
+                return
+            self._spool = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace", newline="")
+            held = "".join(self._head) + "".join(self._tail)
+            self._spool.write(held)
+            self._spooled = len(held)
+        room = SAVED_MAX_CHARS - self._spooled
+        if room > 0:
+            self._spool.write(piece[:room])
+            self._spooled += min(room, len(piece))
+
+    def close(self) -> None:
+        """Delete the temporary file of the whole text, if any (garbage collection does it too)."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
 
     def add(self, piece: str) -> None:
         """Append `piece` to the text."""
         if not piece:
             return
         self.total_chars += len(piece)
+        if self._keep_full:
+            self._spill(piece)
         room = self._head_room - self._head_len
         if room > 0:
             self._head.append(piece[:room])
@@ -106,11 +180,11 @@ class HeadTail:
             self._tail_len -= len(dropped)
             excess -= len(dropped)
 
-    def text(self, hint: str = "", *, before: str = "", after: str = "") -> str:
+    def text(self, hint: Hint = "", *, before: str = "", after: str = "") -> str:
         """The text within the limit: `before` + the added text (cut if needed) + `after`.
 
         `before` and `after` (a status line, a trailing remark) are kept whole and count against
-        the limit; only the added text is cut, with one `note` carrying `hint`.
+        the limit; only the added text is cut, with one `note` carrying `hint` (see `Hint`).
         """
         head = "".join(self._head)
         tail = "".join(self._tail)
@@ -125,7 +199,8 @@ class HeadTail:
             cut_head, cut_tail = head[keep_head:], tail[: len(tail) - keep_tail]
             chars = self._dropped_chars + len(cut_head) + len(cut_tail)
             lines = self._dropped_lines + cut_head.count("\n") + cut_tail.count("\n")
-            marker = note(chars, lines, hint)
+            first_line = head[:keep_head].count("\n") + 1
+            marker = note(chars, lines, hint if isinstance(hint, str) else hint(first_line, first_line + lines))
             if len(marker) <= note_len:
                 break
             note_len = len(marker)

@@ -26,6 +26,9 @@ class Provider:
     """USD per 1M output tokens (reasoning included)."""
     price_cached: float | None = None
     """USD per 1M cached input tokens."""
+    price_source: str | None = None
+    """Where the prices come from (a public page, as DESIGN.md §2 lists them), listed in
+    the README; None when the preset is unpriced."""
     zai_extras: bool = True
     """Send Z.ai's `thinking` and `tool_stream` body fields."""
     chat_template_kwargs: bool = False
@@ -34,13 +37,26 @@ class Provider:
     notes: tuple[str, ...] = field(default=())
 
 
+ZAI_PRICE_SOURCE = (
+    "glm-5.2 as listed publicly by third parties (wolffi.sh, WaveSpeed, Together), the same as "
+    "Cloudflare's page; cached input at about 1/5 of input per Z.ai's FAQ (docs.z.ai/help/faq); DESIGN.md §2"
+)
+"""The source of Z.ai's glm-5.2 prices (USD per 1M: 1.40 input, 4.40 output, 0.26 cached)."""
+
 PRESETS: dict[str, Provider] = {
     p.name: p
     for p in (
-        Provider("zai", "https://api.z.ai/api/paas/v4", "glm-5.2", 1_000_000),
+        Provider(
+            "zai", "https://api.z.ai/api/paas/v4", "glm-5.2", 1_000_000,
+            price_input=1.40, price_output=4.40, price_cached=0.26, price_source=ZAI_PRICE_SOURCE,
+        ),
         Provider(
             "zai-coding", "https://api.z.ai/api/coding/paas/v4", "glm-5.2", 1_000_000,
-            notes=("Z.ai GLM Coding Plan endpoint; a Coding Plan key does not work on `zai`.",),
+            price_input=1.40, price_output=4.40, price_cached=0.26, price_source=ZAI_PRICE_SOURCE,
+            notes=(
+                "Z.ai GLM Coding Plan endpoint; a Coding Plan key does not work on `zai`.",
+                "A Coding Plan is a subscription: the cost shown is what the same tokens cost at Z.ai's pay-as-you-go prices.",
+            ),
         ),
         Provider(
             "cloudflare",
@@ -48,6 +64,7 @@ PRESETS: dict[str, Provider] = {
             "@cf/zai-org/glm-5.2",
             262_144,
             price_input=1.40, price_output=4.40, price_cached=0.26,
+            price_source="Cloudflare Workers AI's public model page for @cf/zai-org/glm-5.2 (DESIGN.md §2)",
             zai_extras=False,
             notes=("Set the account id in the base URL (--base-url or config base_url).",),
         ),
@@ -58,7 +75,9 @@ PRESETS: dict[str, Provider] = {
         ),
         Provider(
             "hyperstack", "https://console.hyperstack.cloud/ai/api/v1", "zai-org/GLM-5.2", 1_048_576,
-            auth="api_key_header", price_input=0.97, price_output=3.06, zai_extras=False,
+            auth="api_key_header", price_input=0.97, price_output=3.06,
+            price_source="Hyperstack AI Studio's public price list; no cached-input price is listed (DESIGN.md §2)",
+            zai_extras=False,
         ),
         Provider("openai-compatible", "", "glm-5.2", 1_000_000, zai_extras=False),
     )

@@ -51,7 +51,8 @@ def test_preset_defaults(repo: Path) -> None:
     assert (config.provider.name, config.base_url, config.model, config.context_window) == (
         "zai", "https://api.z.ai/api/paas/v4", "glm-5.2", 1_000_000,
     )
-    assert config.prices == (None, None, None)
+    assert config.prices == (1.40, 4.40, 0.26), "cost_usd is never null on the default provider"
+    assert config.provider.price_source and "DESIGN.md" in config.provider.price_source
     s = config.settings
     assert (s.permission_mode, s.thinking, s.effort, s.max_tokens, s.temperature, s.top_p) == (None, True, None, 65_536, None, None)
 
@@ -206,7 +207,7 @@ def test_prices_from_config_override_the_preset_one_by_one(repo: Path) -> None:
     write_repo(repo, 'provider = "cloudflare"\nbase_url = "https://cf.example/v1"\nprice_input = 2.0\n')
     assert load_config(repo, {"api_key": "k"}).prices == (2.0, 4.40, 0.26)
     write_repo(repo, "price_input = 0.5\nprice_output = 1.5\n")
-    assert load_config(repo, {"api_key": "k"}).prices == (0.5, 1.5, None)
+    assert load_config(repo, {"api_key": "k"}).prices == (0.5, 1.5, 0.26)
 
 
 def test_context_window_from_env_and_config(monkeypatch: pytest.MonkeyPatch, repo: Path) -> None:
@@ -272,3 +273,14 @@ def test_each_front_end_fills_in_its_own_default_permission_mode(tmp_path: Path)
     assert with_default_mode(unset, "ask").settings.permission_mode == "ask"
     chosen = load_config(tmp_path, {"api_key": "k", "permission_mode": "read-only"})
     assert with_default_mode(chosen, "auto-edit") is chosen
+
+
+def test_every_priced_preset_names_its_source() -> None:
+    from glmcode.providers import PRESETS
+
+    priced = {name for name, p in PRESETS.items() if p.price_input is not None}
+    assert {"zai", "zai-coding", "cloudflare", "hyperstack"} <= priced
+    for name in priced:
+        preset = PRESETS[name]
+        assert preset.price_output is not None and preset.price_source, name
+    assert (PRESETS["hyperstack"].price_input, PRESETS["hyperstack"].price_output, PRESETS["hyperstack"].price_cached) == (0.97, 3.06, None)

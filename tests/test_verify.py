@@ -28,3 +28,20 @@ def test_a_cancelled_stage_runs_no_more_commands(tmp_path: Path) -> None:
     cancel.set()
     assert run_commands(["touch ran"], tmp_path, 10, cancel) == []
     assert not (tmp_path / "ran").exists()
+
+
+def test_a_long_failing_test_run_is_condensed_and_saved_whole(tmp_path: Path) -> None:
+    from glmcode.tools.saved_outputs import OutputStore
+
+    lines = [f"tests/test_{i}.py ......................................... [{i % 100:3d}%]" for i in range(200)]
+    lines += ["=================================== FAILURES ===================================",
+              "E       AssertionError: expected 3, got 4",
+              "========================= 1 failed, 999 passed in 9.87s ========================="]
+    (tmp_path / "out.txt").write_text("\x1b[31m" + "\n".join(lines) + "\x1b[0m\n")
+    store = OutputStore(tmp_path / ".glmcode" / "sessions" / "s" / "outputs", ".glmcode/sessions/s/outputs")
+    (check,) = run_commands(["cat out.txt; exit 1"], tmp_path, 30, threading.Event(), store)
+    assert not check.passed and len(check.output) <= OUTPUT_CHARS
+    assert "AssertionError: expected 3, got 4" in check.output and "1 failed, 999 passed" in check.output
+    assert "[ 42%]" not in check.output and "\x1b" not in check.output
+    saved = (tmp_path / ".glmcode/sessions/s/outputs/verify-1.txt").read_text()
+    assert saved == "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from glmcode.engine import compaction
 from glmcode.engine.budget import Budget
 from glmcode.engine.compaction import AUTO_COMPACT_SHARE
 from glmcode.engine.events import Emit, Plan, ReasoningDelta, TextDelta, ToolCall, ToolResultEvent, Usage, UsageTotals
+from glmcode.engine.loop_guard import LoopGuard
 from glmcode.model.client import GLMClient, RequestCancelled
 from glmcode.model.conversation import Conversation
 from glmcode.model.turn import AssistantTurn, RawToolCall, string_params_of
@@ -38,6 +39,10 @@ class Interrupted(Exception):
 
 class ModelGaveUp(Exception):
     """The model stopped without a usable answer (empty replies, or answers cut off repeatedly)."""
+
+
+class Looping(ModelGaveUp):
+    """The model kept making the same tool call for the same result (`glmcode.engine.loop_guard`)."""
 
 
 class Agent:
@@ -89,6 +94,10 @@ class Agent:
         self.run_refused = 0
         """Tool calls of the current run refused by the permission mode, a rule or the stage
         (their result's summary is `refused`): the run's `result.refused_calls`."""
+        self.loop_guard = LoopGuard()
+        """Notes, then stops, the same tool call repeated for the same result; reset each run and
+        each new user message."""
+        self._looping: str | None = None
 
     def append(self, message: dict[str, Any]) -> None:
         """Add a message to the conversation and the transcript."""
@@ -97,7 +106,9 @@ class Agent:
 
     def say(self, text: str) -> None:
         """Append a user message (only ever between tool loops), its secrets redacted: the
-        harness puts untrusted text in them (verify output in goal fix rounds)."""
+        harness puts untrusted text in them (verify output in goal fix rounds). A new message is
+        a new situation: the loop guard starts counting afresh."""
+        self.loop_guard.reset()
         self.append({"role": "user", "content": self._redactor.text(text)})
 
     def interrupt(self, reason: type[Exception] = Interrupted, message: str = "interrupted by the user") -> None:
@@ -117,6 +128,7 @@ class Agent:
         self._run_first_turn = self.turns
         self.run_usage = UsageTotals()
         self.run_refused = 0
+        self.loop_guard.reset()
         self.budget.restart()
 
     def clear_interrupt(self) -> None:
@@ -135,12 +147,17 @@ class Agent:
             turn = self._request()
             self.append(turn.to_message())
             if turn.tool_calls:
-                for call in turn.tool_calls:
+                for index, call in enumerate(turn.tool_calls, 1):
                     if self._stop is not None:
                         result = ToolResult(ok=False, output=f"not run: {self._stop_message}")
                     else:
-                        result = self._run_tool(call, cut_off=turn.finish_reason == "length")
+                        result = self._run_tool(
+                            call, cut_off=turn.finish_reason == "length", last_in_turn=index == len(turn.tool_calls)
+                        )
                     self.append({"role": "tool", "tool_call_id": call.id, "content": self._for_model(result)})
+                if self._looping is not None:
+                    looping, self._looping = self._looping, None
+                    raise Looping(looping)
                 continue
             if turn.finish_reason == "length":
                 if length_cuts >= MAX_LENGTH_CONTINUATIONS:
@@ -222,7 +239,7 @@ class Agent:
             self._schemas_seen = schemas
         return self._string_params_cache
 
-    def _run_tool(self, call: RawToolCall, *, cut_off: bool) -> ToolResult:
+    def _run_tool(self, call: RawToolCall, *, cut_off: bool, last_in_turn: bool = True) -> ToolResult:
         bound: BoundCall | None = None
         try:
             bound = self.tools.bind(call.name, call.arguments)
@@ -232,13 +249,14 @@ class Agent:
         self.emit(ToolCall(id=call.id, name=call.name, arguments=_arguments_for_display(call.arguments), title=title))
         started = time.perf_counter()
         if bound is not None:
-            result = self.tools.run(bound, self.ctx, self._gate)
+            result = self.tools.run(bound, self.ctx, self._gate, call_id=call.id)
         elif cut_off and isinstance(failure, InvalidArguments):
             result = ToolResult(ok=False, output=prompts.load("cut_off_tool_call.md"), summary="cut off")
         else:
             result = unbound_result(failure, self.ctx)
         if result.summary == "refused":
             self.run_refused += 1
+        result = self._guard(call, result, last_in_turn)
         self.emit(
             ToolResultEvent(
                 id=call.id, name=call.name, ok=result.ok, output=result.output, summary=result.summary,
@@ -248,6 +266,19 @@ class Agent:
         if result.plan is not None:
             self.emit(Plan(steps=result.plan, explanation=self.ctx.plan_explanation))
         return result
+
+    def _guard(self, call: RawToolCall, result: ToolResult, last_in_turn: bool) -> ToolResult:
+        """`result`, with the loop guard's note appended when the same call keeps returning the
+        same thing; a stop verdict is kept for after the turn's last result (`Looping`)."""
+        verdict = self.loop_guard.observe(call.name, call.arguments, self._for_model(result), last_in_turn=last_in_turn)
+        if verdict.stop:
+            self._looping = (
+                f"{self.loop_guard.stopped_on} returned the same result {verdict.repeats} times in a row "
+                "despite a note asking for another approach"
+            )
+        if not verdict.note:
+            return result
+        return result.model_copy(update={"output": f"{result.output}\n\n{verdict.note}"})
 
     def _gate(self, call: CallInfo) -> None:
         """Permissions first (raises `Refusal`); then, before the run's first change, a checkpoint."""

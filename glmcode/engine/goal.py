@@ -98,7 +98,9 @@ class GoalRunner:
         self._advance()
 
     def _verify(self) -> None:
-        checks = verify.run_commands(self.state.verify_commands, self.root, VERIFY_TIMEOUT_S, self.session.ctx.cancel)
+        checks = verify.run_commands(
+            self.state.verify_commands, self.root, VERIFY_TIMEOUT_S, self.session.ctx.cancel, self.session.ctx.outputs
+        )
         start = snapshot.Snapshot(self.state.start_tree, self.state.start_head) if self.state.start_tree else None
         checks += verify.check_constraints(self.session.rules, self.root, start)
         for check in checks:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from glmcode import __version__, prompts
 from glmcode.config import Config
-from glmcode.engine.agent import Agent, Interrupted, ModelGaveUp
+from glmcode.engine.agent import Agent, Interrupted, Looping, ModelGaveUp
 from glmcode.engine.budget import Budget, BudgetExhausted
 from glmcode.engine.events import (
     Emit,
@@ -48,6 +48,7 @@ from glmcode.rules.permissions import Decision as Decision  # re-exported: what 
 from glmcode.rules.permissions import Permissions
 from glmcode.tools.base import ToolContext
 from glmcode.tools.registry import ToolRegistry
+from glmcode.tools.saved_outputs import OutputStore
 
 if TYPE_CHECKING:
     from glmcode.engine.goal_state import GoalState
@@ -152,7 +153,12 @@ class Session:
         self.tools = ToolRegistry()
         """This session's tools: the built-ins, then any added at run time."""
         self.ctx = ToolContext(
-            root=self.root, rules=self.rules, shell_timeout=settings.shell_timeout_s, output_chars=settings.tool_output_chars
+            root=self.root, rules=self.rules, shell_timeout=settings.shell_timeout_s, output_chars=config.output_chars,
+            outputs=OutputStore(
+                self.root / GLMCODE_DIR / "sessions" / self.id / "outputs",
+                f"{GLMCODE_DIR}/sessions/{self.id}/outputs",
+                self.redactor.text,
+            ),
         )
         self.permissions = Permissions(mode=settings.permission_mode or "ask", approver=self._redacting(approver))
         self.budget = Budget(settings.max_turns, settings.max_cost, settings.timeout)
@@ -314,7 +320,7 @@ class Session:
         """Run `work`, turning every way it can end into the run's one `Result`, emitted here.
 
         Status and exit code (`Result.exit_code`, DESIGN.md §3): `success` 0; `failed` 1 (the
-        model gave up; in goal mode, verification failed); `budget_exhausted` 4; `interrupted`
+        model gave up or was looping — `Looping`, the loop guard; in goal mode, verification failed); `budget_exhausted` 4; `interrupted`
         130; `error` has three: 2 for a usage error the session found (`ConfigError`: nothing
         to continue, a goal nobody can approve), 3 for a model API error retries could not
         overcome (`APIFailure`), 70 for any other exception — a bug in glmcode, the traceback
@@ -333,6 +339,8 @@ class Session:
         error: Error | None = None
         try:
             status, summary, extra = work()
+        except Looping as exc:
+            status, summary = "failed", f"stopped: the model was looping: {exc}"
         except ModelGaveUp as exc:
             status, summary = "failed", f"the model gave up: {exc}"
         except BudgetExhausted as exc:
@@ -399,6 +407,7 @@ class Session:
 
         settings = self.config.settings.model_copy(update=changes)
         self.config = resolve(settings)
+        self.ctx.output_chars = self.config.output_chars
         self.agent.client.reconfigure(self.config)
         self.conversation.set_head(request_head(self.config, self.tools.schemas()))
 

@@ -16,9 +16,10 @@ from pydantic import BaseModel
 
 from glmcode import output_budget
 from glmcode.rules.agent_md import Rules, is_dependency_manifest
-from glmcode.tools import snapshot
+from glmcode.tools import saved_outputs, snapshot
 from glmcode.tools.base import ToolError
-from glmcode.tools.shell_runner import run_command
+from glmcode.tools.saved_outputs import OutputStore
+from glmcode.tools.shell_runner import condensed_text, run_command
 
 OUTPUT_CHARS = 4_000
 """Characters of a check's output kept in events, the goal state and the model's feedback (head and
@@ -37,10 +38,17 @@ class Check(BaseModel):
     output: str = ""
 
 
-def run_commands(commands: list[str], root: Path, timeout: float, cancel: threading.Event) -> list[Check]:
-    """Run each verify command; stop early if `cancel` is set."""
+def run_commands(
+    commands: list[str], root: Path, timeout: float, cancel: threading.Event, outputs: OutputStore | None = None
+) -> list[Check]:
+    """Run each verify command; stop early if `cancel` is set.
+
+    A check's output is cleaned like a command's (`glmcode.terminal_text`); past `OUTPUT_CHARS`,
+    a test run's failing parts come first (`glmcode.test_runs`) and the whole output is saved in
+    `outputs` as `verify-<n>` (n: the command's place in `commands`, from 1).
+    """
     checks = []
-    for command in commands:
+    for index, command in enumerate(commands, 1):
         if cancel.is_set():
             break
         try:
@@ -49,7 +57,10 @@ def run_commands(commands: list[str], root: Path, timeout: float, cancel: thread
             checks.append(Check(kind="command", name=command, passed=False, output=output_budget.cut(str(exc), OUTPUT_CHARS)))
             continue
         stopped = f"\n[timed out after {timeout:.0f} s]" if outcome.timed_out else ""
-        output = outcome.captured.text(after=outcome.note + stopped)
+        with saved_outputs.saving_for(outputs, f"verify-{index}"):
+            output = condensed_text(outcome, OUTPUT_CHARS) or outcome.captured.text(
+                saved_outputs.hint_for(outcome.captured.full_pieces), after=outcome.note + stopped
+            )
         checks.append(Check(kind="command", name=command, passed=outcome.exit_code == 0, exit_code=outcome.exit_code, output=output))
     return checks
 

@@ -23,6 +23,7 @@ from glmcode.rules.permissions import CallInfo, Kind
 
 if TYPE_CHECKING:
     from glmcode.rules.agent_md import Rules
+    from glmcode.tools.saved_outputs import OutputStore
 
 ToolKind = Kind
 """read: no side effects; edit: writes files; exec: runs commands; check: runs only the repo's
@@ -79,6 +80,9 @@ class ToolContext:
     """Set when the user interrupts: long-running tools stop early."""
     output_chars: int = output_budget.DEFAULT_LIMIT
     """The output budget: characters of one tool result the model reads at most (see `glmcode.output_budget`)."""
+    outputs: OutputStore | None = None
+    """Where whole outputs are saved when a result is cut (the session's `outputs/` folder; see
+    `glmcode.tools.saved_outputs`); None saves nothing. `read_file` may read that folder."""
 
 
 ArgsT = TypeVar("ArgsT", bound=ToolArgs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from glmcode import output_budget
-from glmcode.tools import workspace
+from glmcode.tools import saved_outputs, workspace
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolResult, one_line
 from glmcode.tools.git_status import open_git, run_git
 
@@ -58,4 +58,5 @@ class GitDiff(Tool[GitDiffArgs]):
             stat = run_git(runner, *base, "--stat=120", "--", spec).rstrip("\n")
             output = f"{stat}\n\n{output}"
         summary = f"{files} files changed" if files != 1 else "1 file changed"
-        return ToolResult(output=output_budget.cut(output, ctx.output_chars, PATH_HINT), summary=summary)
+        hint = saved_outputs.hint_for(lambda: [output], PATH_HINT)
+        return ToolResult(output=output_budget.cut(output, ctx.output_chars, hint), summary=summary)

@@ -136,7 +136,7 @@ class ReadFile(Tool[ReadFileArgs]):
         return one_line(f"{self.name} {args.path}{start}")
 
     def run(self, args: ReadFileArgs, ctx: ToolContext) -> ToolResult:
-        path = workspace.resolve(ctx.root, args.path, write=False)
+        path = workspace.resolve(ctx.root, args.path, write=False, readable=ctx.outputs.folder if ctx.outputs else None)
         shown = workspace.rel(ctx.root, path)
         try:
             info = path.stat()

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from glmcode import output_budget
 from glmcode.errors import Refusal
 from glmcode.rules.permissions import CallInfo
+from glmcode.tools import saved_outputs
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from glmcode.tools.edit_file import EditFile
 from glmcode.tools.git_diff import GitDiff
@@ -161,25 +162,31 @@ class ToolRegistry:
             text = f"{call.info.description}\n(no preview: {type(e).__name__}: {e})"
         return output_budget.cut(text, ctx.output_chars)
 
-    def run(self, call: BoundCall, ctx: ToolContext, gate: Gate | None = None) -> ToolResult:
+    def run(self, call: BoundCall, ctx: ToolContext, gate: Gate | None = None, call_id: str | None = None) -> ToolResult:
         """Ask `gate`, then run the call; a refusal, a `ToolError` or a crash becomes ok=False.
 
         The `CallInfo` the gate sees can compute the call's `preview` (on demand: it may read a file).
 
-        The output is cut to `ctx.output_chars` (head and tail kept, one note of what was cut).
+        The output is cut to `ctx.output_chars` (head and tail kept, one note of what was cut);
+        with a `call_id` and `ctx.outputs`, a cut output is saved whole there and the note says
+        how to read it (`glmcode.tools.saved_outputs`), the tool's own cuts included.
         A `Refusal` — from the gate, or from a rule the tool enforces — has the summary
         `refused`. KeyboardInterrupt and other BaseExceptions propagate: they are the user's.
         """
         try:
             if gate is not None:
                 gate(dataclasses.replace(call.info, previewer=partial(self.preview, call, ctx)))
-            result = call.tool.run(call.args, ctx)
+            with saved_outputs.saving_for(ctx.outputs, call_id):
+                result = call.tool.run(call.args, ctx)
+                output = _cut(result.output, ctx.output_chars)
         except Refusal as e:
             result = ToolResult(ok=False, output=str(e) or f"{call.tool.name} was refused", summary="refused")
         except ToolError as e:
             result = ToolResult(ok=False, output=str(e) or f"{call.tool.name} failed", summary="error")
         except Exception as e:  # a tool's crash is a result the model reads, never the loop's end
             result = ToolResult(ok=False, output=f"{type(e).__name__}: {e}", summary="error")
+        else:
+            return result if output is result.output else result.model_copy(update={"output": output})
         output = output_budget.cut(result.output, ctx.output_chars)
         return result if output is result.output else result.model_copy(update={"output": output})
 
@@ -193,6 +200,13 @@ class ToolRegistry:
         except (UnknownTool, InvalidArguments) as e:
             return unbound_result(e, ctx)
         return self.run(bound, ctx, gate)
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` cut to `limit`; when cut, saved whole for the running call and the note says where."""
+    if len(text) <= limit:
+        return text
+    return output_budget.cut(text, limit, saved_outputs.hint_for(lambda: [text]))
 
 
 def unbound_result(error: UnknownTool | InvalidArguments, ctx: ToolContext) -> ToolResult:

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 
 from glmcode import output_budget
-from glmcode.tools import workspace
+from glmcode.tools import saved_outputs, workspace
 from glmcode.tools._walk import Entry, glob_matcher, walk
 from glmcode.tools.base import (
     Tool,
@@ -100,7 +100,7 @@ class Search(Tool[SearchArgs]):
         place = workspace.rel(ctx.root, start)
         if not start.exists():
             raise ToolError(f"{place} does not exist; use list_files to find the right path")
-        shown = output_budget.HeadTail(ctx.output_chars)
+        shown = output_budget.HeadTail(ctx.output_chars, keep_full=True)
         total = files_matched = files_searched = too_big = 0
         for entry in _files(ctx.root, start, args.glob):
             try:
@@ -135,7 +135,7 @@ class Search(Tool[SearchArgs]):
             return ToolResult(output="\n".join([head, *notes]), summary="0 matches")
         summary = f"{_count(total, 'match', 'matches')} in {_count(files_matched, 'file', 'files')}"
         after = "".join(f"\n{note}" for note in notes)
-        return ToolResult(output=shown.text(NARROW_HINT, after=after), summary=summary)
+        return ToolResult(output=shown.text(saved_outputs.hint_for(shown.full_pieces, NARROW_HINT), after=after), summary=summary)
 
 
 def _count(n: int, one: str, many: str) -> str:

@@ -3,9 +3,12 @@
 Used by `run_shell`, `lint` and `run_tests`. The command runs under `bash -c` (or `sh -c`) in
 its own session, so the whole process group can be stopped at once: on timeout, on cancel, on
 Ctrl-C, and when background children keep the output pipe open after the command has exited.
-Output (stdout and stderr merged) is read and decoded in a thread; only the head and tail the
-output budget keeps are held (`glmcode.output_budget.HeadTail`), so a flood costs no memory and
-the text handed back is already cut, with one note counting everything left out.
+Output (stdout and stderr merged) is read and decoded in a thread, cleaned of terminal escapes
+and `\r` redraws (`glmcode.terminal_text`); only the head and tail the output budget keeps are
+held in memory (`glmcode.output_budget.HeadTail`; the whole output goes to a temporary file once
+it is long), so a flood costs no memory and the text handed back is already cut, with one note
+counting everything left out and saying where the whole output was saved
+(`glmcode.tools.saved_outputs`).
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from glmcode import output_budget
+from glmcode import output_budget, test_runs
 from glmcode.config import API_KEY_VARIABLES
 from glmcode.output_budget import HeadTail
+from glmcode.terminal_text import Cleaner
+from glmcode.tools import saved_outputs
 from glmcode.tools.base import ToolError
 
 CHUNK_BYTES = 64 * 1024
@@ -96,6 +101,7 @@ def _read_all(fd: int, capture: HeadTail, stop: threading.Event) -> None:
     A multi-byte character split between two reads is decoded whole.
     """
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    cleaner = Cleaner()
     poller = select.poll()
     poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
     try:
@@ -108,9 +114,9 @@ def _read_all(fd: int, capture: HeadTail, stop: threading.Event) -> None:
                 return
             if not chunk:
                 return
-            capture.add(decoder.decode(chunk))
+            capture.add(cleaner.feed(decoder.decode(chunk)))
     finally:
-        capture.add(decoder.decode(b"", final=True))
+        capture.add(cleaner.feed(decoder.decode(b"", final=True)) + cleaner.finish())
 
 
 def run_command(
@@ -137,7 +143,7 @@ def run_command(
     except OSError as e:
         raise ToolError(f"could not start the command: {e}") from e
     assert proc.stdout is not None
-    capture = HeadTail(limit)
+    capture = HeadTail(limit, keep_full=True)
     stop_reading = threading.Event()
     reader = threading.Thread(target=_read_all, args=(proc.stdout.fileno(), capture, stop_reading), daemon=True)
     reader.start()
@@ -185,7 +191,8 @@ def run_command(
 def describe(outcome: CommandOutcome, timeout: float, before: str = "") -> str:
     """The text the model reads: `before`, `exit code: N` (or why it stopped), then the output.
 
-    Within the output budget the command ran with: only the output itself is ever cut.
+    Within the output budget the command ran with: only the output itself is ever cut; when it
+    is, the whole output is saved for the running call and the note says how to read it.
     """
     if outcome.timed_out:
         status = f"timed out after {timeout:g}s; the command and its child processes were stopped"
@@ -200,7 +207,8 @@ def describe(outcome: CommandOutcome, timeout: float, before: str = "") -> str:
                 pass
     if not outcome.note and not outcome.captured.text().strip("\n"):
         return f"{before}{status}\n(no output)"
-    text = outcome.captured.text(before=f"{before}{status}\n", after=outcome.note)
+    hint = saved_outputs.hint_for(outcome.captured.full_pieces)
+    text = outcome.captured.text(hint, before=f"{before}{status}\n", after=outcome.note)
     return text[: len(text) - len(outcome.note)].rstrip("\n") + outcome.note
 
 
@@ -209,12 +217,14 @@ DECLARED_TIMEOUT_S = 600.0
 
 
 def run_declared(
-    command: str, cwd: Path, cancel: threading.Event | None, limit: int = output_budget.DEFAULT_LIMIT
+    command: str, cwd: Path, cancel: threading.Event | None, limit: int = output_budget.DEFAULT_LIMIT,
+    *, condense: bool = False,
 ) -> tuple[bool, str, str]:
     """Run a declared command (lint, tests): (ok, text for the model, summary `passed`/`failed (exit N)`).
 
     The text starts with `$ <command>` so the model sees exactly what ran; it is at most `limit`
-    characters long (the output cut as `glmcode.output_budget` says).
+    characters long (the output cut as `glmcode.output_budget` says). With `condense` (test
+    runs), an output over the budget shows its failing parts first (`glmcode.test_runs`).
     """
     outcome = run_command(command, cwd, DECLARED_TIMEOUT_S, cancel, limit)
     if outcome.timed_out:
@@ -226,4 +236,21 @@ def run_declared(
     else:
         summary = f"failed (exit {outcome.exit_code})"
     ok = not (outcome.timed_out or outcome.cancelled)
-    return ok, describe(outcome, DECLARED_TIMEOUT_S, before=f"$ {command}\n"), summary
+    condensed = condensed_text(outcome, limit, before=f"$ {command}\n") if condense else None
+    return ok, condensed or describe(outcome, DECLARED_TIMEOUT_S, before=f"$ {command}\n"), summary
+
+
+def condensed_text(outcome: CommandOutcome, limit: int, before: str = "") -> str | None:
+    """A test run's output for the model when it was cut: `before`, the exit code, a line saying it
+    was condensed (and where the whole output is saved), then the failing parts (`test_runs.condense`),
+    cut to `limit`. None when the output fit, or nothing failing was found in it."""
+    if not outcome.captured.cut_any or outcome.exit_code is None or outcome.captured.total_chars > test_runs.MAX_CHARS:
+        return None
+    condensed = test_runs.condense("".join(outcome.captured.full_pieces()))
+    if condensed is None:
+        return None
+    saved = saved_outputs.save_current(outcome.captured.full_pieces)
+    head = f"{before}exit code: {outcome.exit_code}\n" + test_runs.header(outcome.captured.total_chars, saved) + "\n"
+    kept = HeadTail(limit)
+    kept.add(condensed)
+    return kept.text(before=head, after=outcome.note)

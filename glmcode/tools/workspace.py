@@ -14,15 +14,22 @@ from glmcode.tools.base import ToolError
 MAX_PATH_CHARS = 4096
 """Longer paths are refused outright: no real file needs one, and a model loop can produce them."""
 
+GLMCODE_DIR = ".glmcode"
+"""glmcode's own folder in the workspace (transcripts, runs, saved outputs, its config): tools never
+write there, and read only the session's saved outputs (`resolve`'s `readable`)."""
+
 BINARY_SNIFF_BYTES = 8192
 """How much of a file `is_binary` looks at, the same window git uses."""
 
 
-def resolve(ctx_root: Path, path: str, *, write: bool) -> Path:
+def resolve(ctx_root: Path, path: str, *, write: bool, readable: Path | None = None) -> Path:
     """The fully resolved absolute path for `path`, or `ToolError` if it leaves the workspace.
 
     Relative paths are taken from the root; absolute ones are accepted only when they resolve
-    inside it. With `write=True`, anything inside a `.git` folder is refused as well.
+    inside it. With `write=True`, anything inside a `.git` folder is refused as well. glmcode's
+    own `.glmcode/` folder is refused too — for reading, all of it but `readable` (a folder
+    inside it: the session's saved outputs) — so a tool neither rewrites glmcode's state nor
+    reads other sessions' transcripts.
     """
     if not isinstance(path, str) or not path.strip():
         raise ToolError("the path is empty: give a file path relative to the workspace root, e.g. `src/main.py`")
@@ -43,8 +50,16 @@ def resolve(ctx_root: Path, path: str, *, write: bool) -> Path:
             f"the path {path!r} is outside the workspace root {root} (it resolves to {resolved}); "
             "only files inside the workspace can be used"
         )
-    if write and any(part.casefold() == ".git" for part in resolved.relative_to(root).parts):
+    parts = resolved.relative_to(root).parts
+    if write and any(part.casefold() == ".git" for part in parts):
         raise ToolError(f"the path {path!r} is inside a .git folder: git's own files are never written by tools")
+    if parts and parts[0].casefold() == GLMCODE_DIR:
+        allowed = Path(os.path.realpath(readable)) if readable is not None else None
+        if write or allowed is None or (resolved != allowed and allowed not in resolved.parents):
+            raise ToolError(
+                f"the path {path!r} is inside {GLMCODE_DIR}/, glmcode's own folder: tools never write there, "
+                "and read only this session's saved outputs (the path a cut output's note gives)"
+            )
     return resolved
 
 
