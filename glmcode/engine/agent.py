@@ -22,7 +22,7 @@ from glmcode.engine.events import Emit, Plan, ReasoningDelta, TextDelta, ToolCal
 from glmcode.engine.loop_guard import LoopGuard
 from glmcode.model.client import GLMClient, RequestCancelled
 from glmcode.model.conversation import Conversation
-from glmcode.model.turn import AssistantTurn, RawToolCall, string_params_of
+from glmcode.model.turn import AssistantTurn, ParamTypes, RawToolCall, param_types_of
 from glmcode.providers import cost_usd
 from glmcode.redaction import Redactor
 from glmcode.rules.permissions import CallInfo, Permissions
@@ -77,7 +77,7 @@ class Agent:
         self._prices = prices
         self._redactor = redactor or Redactor({})
         self._schemas_seen: list[dict] | None = None
-        self._string_params_cache: dict[str, set[str]] = {}
+        self._param_types_cache: ParamTypes = {}
         self._stop: type[Exception] | None = None
         self._stop_message = ""
         self._context_window = context_window
@@ -200,7 +200,7 @@ class Agent:
 
         try:
             turn = self.client.complete(
-                self.conversation.body(), on_delta, turn_number=self.turns, string_params=self._string_params()
+                self.conversation.body(), on_delta, turn_number=self.turns, param_types=self._param_types()
             )
         except RequestCancelled as cancelled:
             partial = cancelled.partial
@@ -231,13 +231,13 @@ class Agent:
         self.last_prompt_tokens = prompt_tokens
         self.emit(usage)
 
-    def _string_params(self) -> dict[str, set[str]]:
-        """Each tool's string parameters, recomputed only when the registry's schemas change."""
+    def _param_types(self) -> ParamTypes:
+        """Each tool's parameter types, recomputed only when the registry's schemas change."""
         schemas = self.tools.schemas()
         if schemas is not self._schemas_seen:
-            self._string_params_cache = string_params_of(schemas)
+            self._param_types_cache = param_types_of(schemas)
             self._schemas_seen = schemas
-        return self._string_params_cache
+        return self._param_types_cache
 
     def _run_tool(self, call: RawToolCall, *, cut_off: bool, last_in_turn: bool = True) -> ToolResult:
         bound: BoundCall | None = None

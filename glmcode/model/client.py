@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from glmcode.model.sse import StreamBroken, iter_data
-from glmcode.model.turn import AssistantTurn, TurnAccumulator
+from glmcode.model.turn import AssistantTurn, ParamTypes, TurnAccumulator
 
 if TYPE_CHECKING:
     from glmcode.config import Config
@@ -112,7 +112,7 @@ class GLMClient:
         )
 
     def complete(
-        self, body: bytes, on_delta: OnDelta, *, turn_number: int = 0, string_params: dict[str, set[str]] | None = None
+        self, body: bytes, on_delta: OnDelta, *, turn_number: int = 0, param_types: ParamTypes | None = None
     ) -> AssistantTurn:
         """Stream one response for `body`, calling `on_delta(kind, text)` as text arrives."""
         self._cancelled.clear()
@@ -124,7 +124,7 @@ class GLMClient:
             sleep=self._sleep,
             reraise=True,
         )
-        return retrying(self._stream_once, body, on_delta, turn_number, string_params or {})
+        return retrying(self._stream_once, body, on_delta, turn_number, param_types or {})
 
     def reconfigure(self, config: Config) -> None:
         """Use new settings from the next request on (a new endpoint or key gets a new connection)."""
@@ -142,12 +142,12 @@ class GLMClient:
             active.close()
 
     def _stream_once(
-        self, body: bytes, on_delta: OnDelta, turn_number: int, string_params: dict[str, set[str]]
+        self, body: bytes, on_delta: OnDelta, turn_number: int, param_types: ParamTypes
     ) -> AssistantTurn:
         if self._cancelled.is_set():
             raise RequestCancelled()
         openai = self._import_openai()
-        accumulator = TurnAccumulator(string_params)
+        accumulator = TurnAccumulator(param_types)
         try:
             stream = self._open_stream(openai, body)
             self._active = stream
