@@ -83,6 +83,7 @@ def test_nvidia_head_uses_chat_template_kwargs_and_sends_no_tools(tmp_path: Path
         "model": "z-ai/glm-5.2",
         "stream": True,
         "max_tokens": 65_536,
+        "stream_options": {"include_usage": True},
         "chat_template_kwargs": {"enable_thinking": True, "clear_thinking": False},
         "reasoning_effort": "low",
     }
@@ -98,9 +99,20 @@ def test_nvidia_head_uses_chat_template_kwargs_and_sends_no_tools(tmp_path: Path
         ("cloudflare", {"base_url": "https://api.cloudflare.com/client/v4/accounts/abc/ai/v1"}, "@cf/zai-org/glm-5.2"),
     ],
 )
-def test_other_hosts_get_no_glm_specific_fields(tmp_path: Path, provider: str, extra: dict, model: str) -> None:
+def test_other_hosts_get_no_glm_specific_fields_and_ask_for_usage(tmp_path: Path, provider: str, extra: dict, model: str) -> None:
     head = request_head(make_config(tmp_path, provider=provider, **extra), TOOLS)
-    assert head == {"model": model, "stream": True, "max_tokens": 65_536, "tools": TOOLS, "tool_choice": "auto"}
+    assert head == {
+        "model": model, "stream": True, "max_tokens": 65_536, "stream_options": {"include_usage": True},
+        "tools": TOOLS, "tool_choice": "auto",
+    }
+
+
+def test_stream_usage_is_a_preset_capability_the_config_can_override(tmp_path: Path) -> None:
+    assert "stream_options" not in request_head(make_config(tmp_path), TOOLS)  # Z.ai sends usage unasked
+    assert "stream_options" not in request_head(make_config(tmp_path, provider="zai-coding"), TOOLS)
+    local = {"provider": "openai-compatible", "base_url": "http://localhost:8000/v1"}
+    assert "stream_options" not in request_head(make_config(tmp_path, stream_usage=False, **local), TOOLS)
+    assert request_head(make_config(tmp_path, stream_usage=True), TOOLS)["stream_options"] == {"include_usage": True}
 
 
 # --- error classification --------------------------------------------------------------------

@@ -31,6 +31,8 @@ from glmcode.tools.registry import BoundCall, InvalidArguments, ToolRegistry, Un
 
 MAX_LENGTH_CONTINUATIONS = 2
 MAX_EMPTY_NUDGES = 1
+MAX_UNCLOSED_NUDGES = 1
+"""Replies that end inside a raw `<tool_call>` the model is asked to redo before the run fails."""
 
 
 class Interrupted(Exception):
@@ -138,7 +140,7 @@ class Agent:
 
     def run_until_idle(self) -> AssistantTurn:
         """Request turns and run tools until the model answers without calling a tool."""
-        length_cuts = empty_nudges = 0
+        length_cuts = empty_nudges = unclosed_nudges = 0
         while True:
             self._raise_if_stopped()
             self.budget.check(self.run_turns, self.run_usage.cost_usd)
@@ -154,10 +156,24 @@ class Agent:
                         result = self._run_tool(
                             call, cut_off=turn.finish_reason == "length", last_in_turn=index == len(turn.tool_calls)
                         )
-                    self.append({"role": "tool", "tool_call_id": call.id, "content": self._for_model(result)})
+                    content = self._for_model(result)
+                    if turn.unclosed_tool_call is not None and call is turn.tool_calls[-1]:
+                        # never a user message inside a tool loop (DESIGN §2 rule 3): the note rides on the result
+                        content += "\n\n" + prompts.render("unclosed_tool_call_after.md", why=_unclosed_why(turn))
+                    self.append({"role": "tool", "tool_call_id": call.id, "content": content})
                 if self._looping is not None:
                     looping, self._looping = self._looping, None
                     raise Looping(looping)
+                continue
+            if turn.unclosed_tool_call is not None:
+                if unclosed_nudges >= MAX_UNCLOSED_NUDGES:
+                    raise ModelGaveUp(
+                        f"the model's reply ended inside an unclosed raw <tool_call> {unclosed_nudges + 1} times "
+                        f"({_unclosed_why(turn)}; the server left GLM's tool-call text unparsed): "
+                        f"{_snippet(turn.unclosed_tool_call)}"
+                    )
+                unclosed_nudges += 1
+                self.say(prompts.render("unclosed_tool_call.md", why=_unclosed_why(turn)))
                 continue
             if turn.finish_reason == "length":
                 if length_cuts >= MAX_LENGTH_CONTINUATIONS:
@@ -298,6 +314,18 @@ class Agent:
             reason, message = self._stop, self._stop_message
             self.clear_interrupt()
             raise reason(message)
+
+
+def _unclosed_why(turn: AssistantTurn) -> str:
+    """Why a raw tool call was left open, in a few words."""
+    if turn.finish_reason == "length":
+        return "the output token limit cut it off, finish_reason length"
+    return f"no </tool_call> before the reply ended, finish_reason {turn.finish_reason}"
+
+
+def _snippet(text: str, limit: int = 120) -> str:
+    """`text` cut to `limit` characters, as a JSON string (control characters escaped)."""
+    return json.dumps(text[:limit], ensure_ascii=False) + ("…" if len(text) > limit else "")
 
 
 def _count(usage: object, key: str) -> int:
