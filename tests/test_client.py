@@ -13,7 +13,15 @@ import httpx2 as httpx
 import pytest
 
 from glmcode.config import Config, load_config
-from glmcode.model.client import APIFailure, ContextWindowExceeded, GLMClient, RequestCancelled, _from_error_object, _retry_after, request_head
+from glmcode.model.client import (
+    APIFailure,
+    ContextWindowExceeded,
+    GLMClient,
+    RequestCancelled,
+    _from_error_object,
+    _retry_after,
+    request_head,
+)
 from glmcode.model.conversation import Conversation
 from glmcode.testing import Fault, GLMServer, Scenario, ScriptedTurn
 
