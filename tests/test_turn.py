@@ -480,3 +480,22 @@ def test_usage_is_none_when_the_host_sent_none() -> None:
     assert turn.usage is None and not turn.usage_reported
     turn = feed_all([chunk({"content": "x"}), chunk(finish_reason="stop", usage={"prompt_tokens": 3})])
     assert turn.usage == {"prompt_tokens": 3} and turn.usage_reported
+
+
+def test_tool_call_tag_talked_about_in_an_answer_stays_text() -> None:
+    text = "Wrap calls in `<tool_call>` tags; <tool_call> is GLM's format. Use <tool_call>name</tool_call> then."
+    for size in (1, 4, len(text)):
+        deltas, turn = _stream(text, size, param_types=PARAM_TYPES)
+        assert turn.content == "Wrap calls in `<tool_call>` tags; <tool_call> is GLM's format. Use  then."
+        assert "".join(t for _, t in deltas) == turn.content
+        assert turn.unclosed_tool_call is None and turn.tool_calls == [RawToolCall("call_1_0", "name", "{}")]
+
+
+def test_glm45_raw_call_split_anywhere_and_a_bare_tag_at_the_end() -> None:
+    text = "ok\n<tool_call>read_file\n<arg_key>path</arg_key>\n<arg_value>a.py</arg_value>\n</tool_call>"
+    for size in (1, 2, 3):
+        deltas, turn = _stream(text, size, param_types=PARAM_TYPES)
+        assert "".join(t for _, t in deltas) == "ok\n" and turn.content == "ok"
+        assert turn.tool_calls == [RawToolCall("call_1_0", "read_file", '{"path": "a.py"}')]
+    _, turn = _stream("Calling now.<tool_call>", 5)
+    assert turn.content == "Calling now." and turn.unclosed_tool_call == "<tool_call>"

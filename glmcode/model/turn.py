@@ -115,7 +115,6 @@ class TurnAccumulator:
         """`param_types`: each tool's parameters' JSON types (`param_types_of`), used to decode
         values of raw `<tool_call>` text."""
         self._reasoning: list[str] = []
-        self._content: list[str] = []
         self._markup = _MarkupFilter()
         self._calls: list[_PartialCall] = []
         self._by_index: dict[int, _PartialCall] = {}
@@ -148,7 +147,6 @@ class TurnAccumulator:
                 deltas.append(("reasoning", reasoning))
             content = delta.get("content")
             if isinstance(content, str) and content:
-                self._content.append(content)
                 deltas.extend(self._markup.feed(content))
             for fragment in delta.get("tool_calls") or ():
                 self._add_tool_fragment(fragment)
@@ -236,12 +234,10 @@ class TurnAccumulator:
                     turn.tool_calls.append(RawToolCall(id=call_id, name=leaked[0].name, arguments=leaked[0].arguments))
                     continue
             turn.tool_calls.append(RawToolCall(id=call_id, name=call.name, arguments=arguments))
-        if not turn.tool_calls and markup.saw_call:
-            raw = "".join(self._content)
-            _, turn.tool_calls = parse_raw_tool_calls(raw, self._param_types, turn_number)
+        if not turn.tool_calls and (markup.calls or markup.open_call is not None):
+            _, turn.tool_calls = parse_raw_tool_calls("".join(markup.calls), self._param_types, turn_number)
             turn.content = turn.content.rstrip()
-            if markup.open_call is not None:
-                turn.unclosed_tool_call = markup.open_call
+            turn.unclosed_tool_call = markup.open_call
         return turn
 
 
@@ -271,18 +267,25 @@ class _Markup:
     """The visible answer, markup removed."""
     think: str
     """Text that came inside `<think>…</think>` in content."""
-    saw_call: bool
-    """A `<tool_call>` tag was seen."""
+    calls: list[str]
+    """Each closed raw call, `<tool_call>…</tool_call>`, in order."""
     open_call: str | None
     """The raw text of a `<tool_call>` still open (None when every call was closed)."""
+
+
+_CALL_OPENING = re.compile(r"\s*[A-Za-z0-9_.\-]{0,64}\s*")
+"""What may follow `<tool_call>` while the stream has not yet shown whether a call begins."""
+_CALL_HEAD = re.compile(r"\s*[A-Za-z0-9_.\-]{1,64}\s*<")
+"""A tool name, then `<arg_key>` or `</tool_call>`: a call does begin."""
 
 
 class _MarkupFilter:
     """Splits streamed content into visible text, `<think>` text and raw tool calls, as it arrives.
 
     Text that may be the start of a family tag (`<too`, `<|obs`) is held back until the next
-    fragment decides it; everything else goes out at once. Inside `<tool_call>…</tool_call>`
-    nothing is shown. Other family tags anywhere are dropped (stray markup).
+    fragment decides it; everything else goes out at once. `<tool_call>` begins a call only when
+    a tool name follows (else it is text, as in an answer that talks about the format); inside a
+    call nothing is shown. Other family tags anywhere are dropped (stray markup).
     """
 
     def __init__(self) -> None:
@@ -291,7 +294,7 @@ class _MarkupFilter:
         self._text: list[str] = []
         self._think: list[str] = []
         self._call: list[str] = []
-        self.saw_call = False
+        self._calls: list[str] = []
 
     def feed(self, fragment: str) -> list[tuple[DeltaKind, str]]:
         """The deltas to show for one content fragment."""
@@ -306,7 +309,7 @@ class _MarkupFilter:
     def snapshot(self) -> _Markup:
         """The split so far, held-back text left out."""
         open_call = "<tool_call>" + "".join(self._call) if self._state == "call" else None
-        return _Markup("".join(self._text), "".join(self._think), self.saw_call, open_call)
+        return _Markup("".join(self._text), "".join(self._think), list(self._calls), open_call)
 
     def _drain(self, final: bool) -> list[tuple[DeltaKind, str]]:
         out: list[tuple[DeltaKind, str]] = []
@@ -319,6 +322,15 @@ class _MarkupFilter:
                 break
             self._emit(out, buf[i:j])
             tag = _tag_at(buf, j)
+            if tag == "<tool_call>" and self._state == "text":
+                after = buf[j + len(tag):]
+                if not final and _CALL_OPENING.fullmatch(after):
+                    i = j  # not yet known whether a call begins: hold
+                    break
+                if not (_CALL_HEAD.match(after) or (final and _CALL_OPENING.fullmatch(after))):
+                    self._emit(out, tag)  # "<tool_call>" as words, not a call
+                    i = j + len(tag)
+                    continue
             if tag is None:
                 self._emit(out, "<")
                 i = j + 1
@@ -350,12 +362,12 @@ class _MarkupFilter:
     def _on_tag(self, tag: str) -> None:
         if self._state == "call":
             if tag == "</tool_call>":
+                self._calls.append("<tool_call>" + "".join(self._call) + tag)
                 self._state = "text"
                 self._call = []
             else:
                 self._call.append(tag)
         elif tag == "<tool_call>":
-            self.saw_call = True
             self._state = "call"
             self._call = []
         elif tag == "<think>" and self._state == "text":
