@@ -446,7 +446,7 @@ def test_unclosed_raw_tool_call_is_kept_apart_and_not_run() -> None:
 
 
 def test_stray_family_tags_are_stripped_from_shown_and_recorded_answers() -> None:
-    text = "Done.</tool_call> All <arg_key>good<|observation|></think>. a < b, <div> and <|x|y stay.<|user|>"
+    text = "Done.</tool_call> All <arg_key>good<|observation|></arg_value>. a < b, <div> and <|x|y stay.<|user|>"
     for size in (1, 2, 5, len(text)):
         deltas, turn = _stream(text, size)
         shown = "".join(t for kind, t in deltas if kind == "text")
@@ -499,3 +499,21 @@ def test_glm45_raw_call_split_anywhere_and_a_bare_tag_at_the_end() -> None:
         assert turn.tool_calls == [RawToolCall("call_1_0", "read_file", '{"path": "a.py"}')]
     _, turn = _stream("Calling now.<tool_call>", 5)
     assert turn.content == "Calling now." and turn.unclosed_tool_call == "<tool_call>"
+
+
+def test_one_id_at_two_indexes_stays_two_calls_with_distinct_ids() -> None:
+    turn = feed_all([
+        chunk(tool_delta({"index": 0, "id": "call_0", "function": {"name": "read_file", "arguments": '{"path":"a"}'}})),
+        chunk(tool_delta({"index": 1, "id": "call_0", "function": {"name": "read_file", "arguments": '{"path":"b"}'}})),
+        chunk(finish_reason="tool_calls"),
+    ])
+    assert turn.tool_calls == [RawToolCall("call_0", "read_file", '{"path":"a"}'), RawToolCall("call_0_1", "read_file", '{"path":"b"}')]
+
+
+def test_a_lone_closing_think_ends_reasoning_streamed_as_content() -> None:
+    # the server's prompt ended in `<think>`: only the closing tag reaches content
+    _, turn = _stream("weigh options\nthen pick</think>\n\nThe answer.", 4)
+    assert (turn.reasoning, turn.content) == ("weigh options\nthen pick", "The answer.")
+    # with real reasoning fields, a lone `</think>` is only stray markup
+    turn = feed_all([chunk({"reasoning_content": "r"}), chunk({"content": "a</think>b"}), chunk(finish_reason="stop")])
+    assert (turn.reasoning, turn.content) == ("r", "ab")

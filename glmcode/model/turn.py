@@ -165,7 +165,7 @@ class TurnAccumulator:
         call = self._call_for(index, call_id, name)
         if call_id and not call.id:
             call.id = call_id
-            self._by_id[call_id] = call
+            self._by_id.setdefault(call_id, call)
         if name and not call.name:
             call.name = name
         arguments = function.get("arguments")
@@ -176,13 +176,13 @@ class TurnAccumulator:
 
     def _call_for(self, index: int | None, call_id: str, name: str) -> _PartialCall:
         """The call a fragment belongs to, started anew when the fragment begins another call."""
-        if call_id and call_id in self._by_id:
-            return self._by_id[call_id]
         if index is not None:
             known = self._by_index.get(index)
-            if known is None or (call_id and known.id) or _starts_another(name, known):
+            if known is None or (call_id and known.id and call_id != known.id) or _starts_another(name, known):
                 return self._new_call(index)
             return known
+        if call_id and call_id in self._by_id:
+            return self._by_id[call_id]
         # no index: a new id or a second name starts a call; a bare fragment continues the open one
         unindexed = [call for call in self._calls if call.index is None]
         if not unindexed or (call_id and unindexed[-1].id) or _starts_another(name, unindexed[-1]):
@@ -220,11 +220,17 @@ class TurnAccumulator:
             finish_reason=self.finish_reason,
             usage=self.usage,
         )
-        if markup.think:  # what followed `</think>` is the answer, as the chat template strips it
-            turn.content = turn.content.lstrip()
+        if not turn.reasoning and markup.lone_think_end is not None:  # the prompt opened the <think>
+            turn.reasoning, turn.content = turn.content[:markup.lone_think_end], turn.content[markup.lone_think_end:]
+        if turn.reasoning and (markup.think or markup.lone_think_end is not None):
+            turn.content = turn.content.lstrip()  # what followed `</think>` is the answer, as the template strips it
         ordered = sorted(self._calls, key=lambda c: (c.index if c.index is not None else 1 << 62, c.seq))
+        taken: set[str] = set()
         for position, call in enumerate(ordered):
             call_id = call.id or f"call_{turn_number}_{position}"
+            if call_id in taken:  # a host that gives two calls one id: each result must name its own call
+                call_id = f"{call_id}_{position}"
+            taken.add(call_id)
             arguments = "".join(call.arguments)
             if "<arg_key>" in call.name or call.name.strip().startswith("<tool_call>"):
                 # the server's own parser failed: the raw call leaked into the name (GLM-5#84)
@@ -271,6 +277,9 @@ class _Markup:
     """Each closed raw call, `<tool_call>…</tool_call>`, in order."""
     open_call: str | None
     """The raw text of a `<tool_call>` still open (None when every call was closed)."""
+    lone_think_end: int | None
+    """Where in `text` a `</think>` with no `<think>` before it came: a server whose prompt
+    ended in `<think>` streams the reasoning as content up to there."""
 
 
 _CALL_OPENING = re.compile(r"\s*[A-Za-z0-9_.\-]{0,64}\s*")
@@ -295,6 +304,8 @@ class _MarkupFilter:
         self._think: list[str] = []
         self._call: list[str] = []
         self._calls: list[str] = []
+        self._saw_think = False
+        self._lone_think_end: int | None = None
 
     def feed(self, fragment: str) -> list[tuple[DeltaKind, str]]:
         """The deltas to show for one content fragment."""
@@ -309,7 +320,7 @@ class _MarkupFilter:
     def snapshot(self) -> _Markup:
         """The split so far, held-back text left out."""
         open_call = "<tool_call>" + "".join(self._call) if self._state == "call" else None
-        return _Markup("".join(self._text), "".join(self._think), list(self._calls), open_call)
+        return _Markup("".join(self._text), "".join(self._think), list(self._calls), open_call, self._lone_think_end)
 
     def _drain(self, final: bool) -> list[tuple[DeltaKind, str]]:
         out: list[tuple[DeltaKind, str]] = []
@@ -372,7 +383,10 @@ class _MarkupFilter:
             self._call = []
         elif tag == "<think>" and self._state == "text":
             self._state = "think"
+            self._saw_think = True
         elif tag == "</think>":
+            if self._state == "text" and not self._saw_think and self._lone_think_end is None:
+                self._lone_think_end = sum(len(part) for part in self._text)
             self._state = "text"
         # any other family tag is stray markup: dropped
 
