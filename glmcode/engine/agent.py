@@ -165,13 +165,10 @@ class Agent:
                     looping, self._looping = self._looping, None
                     raise Looping(looping)
                 continue
-            if turn.unclosed_tool_call is not None:
+            broken = _broken_tool_call(turn)
+            if broken is not None:
                 if unclosed_nudges >= MAX_UNCLOSED_NUDGES:
-                    raise ModelGaveUp(
-                        f"the model's reply ended inside an unclosed raw <tool_call> {unclosed_nudges + 1} times "
-                        f"({_unclosed_why(turn)}; the server left GLM's tool-call text unparsed): "
-                        f"{_snippet(turn.unclosed_tool_call)}"
-                    )
+                    raise ModelGaveUp(f"{broken}, {unclosed_nudges + 1} times in a row; nothing was run")
                 unclosed_nudges += 1
                 self.say(prompts.render("unclosed_tool_call.md", why=_unclosed_why(turn)))
                 continue
@@ -316,10 +313,25 @@ class Agent:
             raise reason(message)
 
 
+def _broken_tool_call(turn: AssistantTurn) -> str | None:
+    """The cause, if `turn` (which has no runnable call) was only a broken tool call, else None:
+    a raw `<tool_call>` left open, or `finish_reason: tool_calls` with no call in the stream."""
+    if turn.unclosed_tool_call is not None:
+        return (
+            f"the model's reply ended inside an unclosed raw <tool_call> ({_unclosed_why(turn)}; the server "
+            f"left GLM's tool-call text unparsed): {_snippet(turn.unclosed_tool_call)}"
+        )
+    if turn.finish_reason in ("tool_calls", "function_call"):
+        return f"the provider ended the reply with finish_reason {turn.finish_reason} but no tool call arrived"
+    return None
+
+
 def _unclosed_why(turn: AssistantTurn) -> str:
-    """Why a raw tool call was left open, in a few words."""
+    """Why a tool call of `turn` never arrived whole, in a few words."""
     if turn.finish_reason == "length":
         return "the output token limit cut it off, finish_reason length"
+    if turn.unclosed_tool_call is None:
+        return f"finish_reason {turn.finish_reason} came, but no call arrived"
     return f"no </tool_call> before the reply ended, finish_reason {turn.finish_reason}"
 
 

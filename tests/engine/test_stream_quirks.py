@@ -56,7 +56,7 @@ def test_unclosed_raw_tool_call_nudges_once_then_fails_with_the_cause(glm_server
     assert not (repo / "x.txt").exists()
     assert len(glm_server.requests) == 2
     nudge = messages_of(glm_server.requests[1])[-1]
-    assert nudge["role"] == "user" and "never closed" in nudge["content"]
+    assert nudge["role"] == "user" and "never arrived complete" in nudge["content"]
 
 
 def test_unclosed_raw_tool_call_then_a_complete_one_succeeds(glm_server, engine: Engine, repo: Path):
@@ -77,7 +77,7 @@ def test_an_unclosed_call_after_complete_ones_is_told_in_the_last_tool_result(gl
     assert run.returncode == 0, run.events
     assert [r["name"] for r in run.of_type("tool_result")] == ["git_status"]
     tool_message = messages_of(glm_server.requests[1])[-1]
-    assert tool_message["role"] == "tool" and "never closed" in tool_message["content"]
+    assert tool_message["role"] == "tool" and "never arrived complete" in tool_message["content"]
 
 
 @pytest.mark.parametrize(("reason", "code"), [("content_filter", 3), ("sensitive", 3), ("eos_token", 3)])
@@ -102,3 +102,10 @@ def test_usage_is_counted_from_a_host_that_sends_it_only_when_asked(glm_server, 
     assert run.returncode == 0, run.events
     assert glm_server.requests[0].json["stream_options"] == {"include_usage": True}
     assert run.result["usage"]["prompt_tokens"] > 0
+
+
+def test_finish_reason_tool_calls_without_a_call_is_not_success(glm_server, engine: Engine):
+    glm_server.script([ScriptedTurn(content="I will now call", finish_reason="tool_calls")] * 2)
+    run = engine.run("go")
+    assert run.returncode == 1 and "finish_reason tool_calls but no tool call arrived" in run.result["summary"], run.events
+    assert len(glm_server.requests) == 2
