@@ -31,6 +31,9 @@ _FAMILY_TAGS = (
 _SPECIAL_TOKEN = re.compile(r"<\|[A-Za-z_]{1,24}\|>")
 """`<|observation|>`, `<|user|>`, `<|assistant|>`, `<|system|>`, `<|endoftext|>` and the like."""
 _SPECIAL_PREFIX = re.compile(r"<(?:\|[A-Za-z_]{0,24}\|?)?")
+_TAG = re.compile("|".join(re.escape(tag) for tag in _FAMILY_TAGS) + "|" + _SPECIAL_TOKEN.pattern)
+"""Any complete family tag or special token."""
+_TAG_PREFIXES = frozenset(tag[:k] for tag in _FAMILY_TAGS for k in range(1, len(tag)))
 
 
 @dataclass
@@ -308,9 +311,13 @@ class _MarkupFilter:
         self._lone_think_end: int | None = None
 
     def feed(self, fragment: str) -> list[tuple[DeltaKind, str]]:
-        """The deltas to show for one content fragment."""
+        """The deltas to show for one content fragment (one per kind in a row, merged)."""
+        if not self._pending and "<" not in fragment:  # the common case: plain text
+            out: list[tuple[DeltaKind, str]] = []
+            self._emit(out, fragment)
+            return out
         self._pending += fragment
-        return self._drain(final=False)
+        return _merged(self._drain(final=False))
 
     def close(self) -> _Markup:
         """Flush what was held back (an incomplete tag prefix is plain text) and return the split."""
@@ -325,36 +332,26 @@ class _MarkupFilter:
     def _drain(self, final: bool) -> list[tuple[DeltaKind, str]]:
         out: list[tuple[DeltaKind, str]] = []
         buf, i = self._pending, 0
-        while i < len(buf):
-            j = buf.find("<", i)
-            if j < 0:
-                self._emit(out, buf[i:])
-                i = len(buf)
+        while True:
+            match = _TAG.search(buf, i)
+            if match is None:
+                hold = len(buf) if final else _held_tail(buf, i)
+                self._emit(out, buf[i:hold])
+                i = hold
                 break
-            self._emit(out, buf[i:j])
-            tag = _tag_at(buf, j)
+            self._emit(out, buf[i:match.start()])
+            tag = match.group()
             if tag == "<tool_call>" and self._state == "text":
-                after = buf[j + len(tag):]
+                after = buf[match.end():]
                 if not final and _CALL_OPENING.fullmatch(after):
-                    i = j  # not yet known whether a call begins: hold
+                    i = match.start()  # not yet known whether a call begins: hold
                     break
                 if not (_CALL_HEAD.match(after) or (final and _CALL_OPENING.fullmatch(after))):
                     self._emit(out, tag)  # "<tool_call>" as words, not a call
-                    i = j + len(tag)
+                    i = match.end()
                     continue
-            if tag is None:
-                self._emit(out, "<")
-                i = j + 1
-            elif tag == "":
-                if final:
-                    self._emit(out, buf[j:])
-                    i = len(buf)
-                else:
-                    i = j
-                break
-            else:
-                self._on_tag(tag)
-                i = j + len(tag)
+            self._on_tag(tag)
+            i = match.end()
         self._pending = buf[i:]
         return out
 
@@ -391,21 +388,25 @@ class _MarkupFilter:
         # any other family tag is stray markup: dropped
 
 
-def _tag_at(buf: str, at: int) -> str | None:
-    """The family tag starting at `buf[at]` ("<"): the tag, "" if `buf` ends inside a possible
-    one, None if this "<" is plain text."""
+def _held_tail(buf: str, start: int) -> int:
+    """Where the text that may still become a tag begins (a last `<` whose rest is a tag's
+    prefix), or `len(buf)` when all of `buf[start:]` can be shown now."""
+    at = buf.rfind("<", max(start, len(buf) - 27))
+    if at < 0:
+        return len(buf)
     rest = buf[at:]
-    for tag in _FAMILY_TAGS:
-        if rest.startswith(tag):
-            return tag
-        if tag.startswith(rest):
-            return ""
-    special = _SPECIAL_TOKEN.match(rest)
-    if special:
-        return special.group()
-    if _SPECIAL_PREFIX.fullmatch(rest):
-        return ""
-    return None
+    return at if rest in _TAG_PREFIXES or _SPECIAL_PREFIX.fullmatch(rest) else len(buf)
+
+
+def _merged(deltas: list[tuple[DeltaKind, str]]) -> list[tuple[DeltaKind, str]]:
+    """Adjacent deltas of one kind joined: one event per kind in a row, not one per tag."""
+    merged: list[tuple[DeltaKind, str]] = []
+    for kind, text in deltas:
+        if merged and merged[-1][0] == kind:
+            merged[-1] = (kind, merged[-1][1] + text)
+        else:
+            merged.append((kind, text))
+    return merged
 
 
 def parse_raw_tool_calls(
