@@ -517,3 +517,9 @@ def test_a_lone_closing_think_ends_reasoning_streamed_as_content() -> None:
     # with real reasoning fields, a lone `</think>` is only stray markup
     turn = feed_all([chunk({"reasoning_content": "r"}), chunk({"content": "a</think>b"}), chunk(finish_reason="stop")])
     assert (turn.reasoning, turn.content) == ("r", "ab")
+
+
+def test_markup_in_a_fragment_does_not_split_its_text_into_several_deltas() -> None:
+    acc = TurnAccumulator()
+    assert acc.feed(chunk({"content": "a</tool_call>b<|observation|>c"})) == [("text", "abc")]
+    assert acc.feed(chunk({"content": "<think>r</think>d"})) == [("reasoning", "r"), ("text", "d")]
