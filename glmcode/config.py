@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     """Price of output (reasoning included), USD per 1M tokens; None means the preset's."""
     price_cached: float | None = None
     """Price of cached input, USD per 1M tokens; None means the preset's, else `price_input`."""
+    stream_usage: bool | None = None
+    """Ask for usage in streams (`stream_options: {"include_usage": true}`); None means the
+    preset's (on for openai-compatible, cloudflare, nvidia, hyperstack; off for Z.ai and BigModel,
+    which send it unasked). Turn it off for a server that rejects the field."""
     retry_attempts: int = Field(default=6, ge=1, le=20)
     """Attempts per model request, the first try included: 1..20. The default 6 is the first
     try plus 5 retries (DESIGN §2 rule 6 asks for at least 5) on retryable failures."""
@@ -201,6 +205,8 @@ def resolve(settings: Settings, *, require_key: bool = True) -> Config:
     api_key = settings.api_key.get_secret_value() if settings.api_key else ""
     if require_key and not api_key:
         raise ConfigError("no API key: set GLMCODE_API_KEY (or ZAI_API_KEY), pass --api-key, or add api_key to config.toml")
+    if settings.stream_usage is not None and settings.stream_usage != provider.stream_usage:
+        provider = dataclasses.replace(provider, stream_usage=settings.stream_usage)
     return Config(
         settings=settings,
         provider=provider,

@@ -34,6 +34,11 @@ class Provider:
     chat_template_kwargs: bool = False
     """Send thinking switches as vLLM-style `chat_template_kwargs` (NVIDIA, self-hosted)."""
     function_calling: bool = True
+    stream_usage: bool = False
+    """Send `stream_options: {"include_usage": true}`: hosts that follow OpenAI's streaming
+    semantics (vLLM, SGLang, llama.cpp, NIM, most gateways) send usage only when asked. Off for
+    Z.ai and BigModel: they put usage on the final chunk unasked, and the field is not in their
+    spec (research/glm-api.md §2)."""
     notes: tuple[str, ...] = field(default=())
 
 
@@ -65,21 +70,21 @@ PRESETS: dict[str, Provider] = {
             262_144,
             price_input=1.40, price_output=4.40, price_cached=0.26,
             price_source="Cloudflare Workers AI's public model page for @cf/zai-org/glm-5.2 (DESIGN.md §2)",
-            zai_extras=False,
+            zai_extras=False, stream_usage=True,
             notes=("Set the account id in the base URL (--base-url or config base_url).",),
         ),
         Provider(
             "nvidia", "https://integrate.api.nvidia.com/v1", "z-ai/glm-5.2", 1_000_000,
-            zai_extras=False, chat_template_kwargs=True, function_calling=False,
+            zai_extras=False, chat_template_kwargs=True, function_calling=False, stream_usage=True,
             notes=("NVIDIA lists function calling as not supported for this model.",),
         ),
         Provider(
             "hyperstack", "https://console.hyperstack.cloud/ai/api/v1", "zai-org/GLM-5.2", 1_048_576,
             auth="api_key_header", price_input=0.97, price_output=3.06,
             price_source="Hyperstack AI Studio's public price list; no cached-input price is listed (DESIGN.md §2)",
-            zai_extras=False,
+            zai_extras=False, stream_usage=True,
         ),
-        Provider("openai-compatible", "", "glm-5.2", 1_000_000, zai_extras=False),
+        Provider("openai-compatible", "", "glm-5.2", 1_000_000, zai_extras=False, stream_usage=True),
     )
 }
 

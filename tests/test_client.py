@@ -13,7 +13,15 @@ import httpx2 as httpx
 import pytest
 
 from glmcode.config import Config, load_config
-from glmcode.model.client import APIFailure, GLMClient, RequestCancelled, _from_error_object, _retry_after, request_head
+from glmcode.model.client import (
+    APIFailure,
+    ContextWindowExceeded,
+    GLMClient,
+    RequestCancelled,
+    _from_error_object,
+    _retry_after,
+    request_head,
+)
 from glmcode.model.conversation import Conversation
 from glmcode.testing import Fault, GLMServer, Scenario, ScriptedTurn
 
@@ -83,6 +91,7 @@ def test_nvidia_head_uses_chat_template_kwargs_and_sends_no_tools(tmp_path: Path
         "model": "z-ai/glm-5.2",
         "stream": True,
         "max_tokens": 65_536,
+        "stream_options": {"include_usage": True},
         "chat_template_kwargs": {"enable_thinking": True, "clear_thinking": False},
         "reasoning_effort": "low",
     }
@@ -98,9 +107,20 @@ def test_nvidia_head_uses_chat_template_kwargs_and_sends_no_tools(tmp_path: Path
         ("cloudflare", {"base_url": "https://api.cloudflare.com/client/v4/accounts/abc/ai/v1"}, "@cf/zai-org/glm-5.2"),
     ],
 )
-def test_other_hosts_get_no_glm_specific_fields(tmp_path: Path, provider: str, extra: dict, model: str) -> None:
+def test_other_hosts_get_no_glm_specific_fields_and_ask_for_usage(tmp_path: Path, provider: str, extra: dict, model: str) -> None:
     head = request_head(make_config(tmp_path, provider=provider, **extra), TOOLS)
-    assert head == {"model": model, "stream": True, "max_tokens": 65_536, "tools": TOOLS, "tool_choice": "auto"}
+    assert head == {
+        "model": model, "stream": True, "max_tokens": 65_536, "stream_options": {"include_usage": True},
+        "tools": TOOLS, "tool_choice": "auto",
+    }
+
+
+def test_stream_usage_is_a_preset_capability_the_config_can_override(tmp_path: Path) -> None:
+    assert "stream_options" not in request_head(make_config(tmp_path), TOOLS)  # Z.ai sends usage unasked
+    assert "stream_options" not in request_head(make_config(tmp_path, provider="zai-coding"), TOOLS)
+    local = {"provider": "openai-compatible", "base_url": "http://localhost:8000/v1"}
+    assert "stream_options" not in request_head(make_config(tmp_path, stream_usage=False, **local), TOOLS)
+    assert request_head(make_config(tmp_path, stream_usage=True), TOOLS)["stream_options"] == {"include_usage": True}
 
 
 # --- error classification --------------------------------------------------------------------
@@ -317,3 +337,71 @@ def test_cancel_during_a_retry_wait(tmp_path: Path) -> None:
     assert isinstance(outcome.get("error"), RequestCancelled)
     assert outcome["ended"] - cancelled_at < 1.0
     assert requests == 1
+
+
+# --- issue 11: every finish_reason has an outcome; usage asked for where the host needs it --------
+
+
+@pytest.mark.parametrize("reason", ["stop", "tool_calls", "length", "function_call"])
+def test_finished_reasons_return_the_turn(tmp_path: Path, reason: str) -> None:
+    with GLMServer([ScriptedTurn(content="x", finish_reason=reason)]) as server:
+        config = server_config(tmp_path, server)
+        assert GLMClient(config).complete(body_for(config), lambda k, t: None).finish_reason == reason
+
+
+@pytest.mark.parametrize("reason", ["sensitive", "content_filter"])
+def test_content_filter_fails_at_once_with_the_cause(tmp_path: Path, reason: str) -> None:
+    with GLMServer([ScriptedTurn(content="partial answer", finish_reason=reason), ScriptedTurn(content="never")]) as server:
+        config = server_config(tmp_path, server)
+        with pytest.raises(APIFailure) as caught:
+            GLMClient(config).complete(body_for(config), lambda k, t: None)
+        assert len(server.requests) == 1
+    assert (caught.value.kind, caught.value.code, caught.value.retryable) == ("content_filter", "1301", False)
+    assert reason in caught.value.message
+
+
+@pytest.mark.parametrize("reason", ["network_error", "error", "abort"])
+def test_broken_off_streams_are_retried_then_fail_with_the_cause(tmp_path: Path, reason: str) -> None:
+    faults = [Fault(kind="finish_reason", finish_reason=reason, after_chunks=1)]
+    with GLMServer([ScriptedTurn(content="recovered", faults=faults)]) as server:
+        config = server_config(tmp_path, server)
+        assert GLMClient(config).complete(body_for(config), lambda k, t: None).content == "recovered"
+    faults = [Fault(kind="finish_reason", finish_reason=reason, after_chunks=1) for _ in range(3)]
+    with GLMServer([ScriptedTurn(content="late", faults=faults)]) as server:
+        config = server_config(tmp_path, server, retry_attempts=2)
+        with pytest.raises(APIFailure) as caught:
+            GLMClient(config).complete(body_for(config), lambda k, t: None)
+        assert len(server.requests) == 2
+    assert caught.value.retryable and f"finish_reason {reason}" in caught.value.message
+
+
+def test_context_window_exceeded_raises_its_own_error(tmp_path: Path) -> None:
+    with GLMServer([ScriptedTurn(content="", finish_reason="model_context_window_exceeded")]) as server:
+        config = server_config(tmp_path, server)
+        with pytest.raises(ContextWindowExceeded) as caught:
+            GLMClient(config).complete(body_for(config), lambda k, t: None)
+        assert len(server.requests) == 1
+    assert isinstance(caught.value, APIFailure) and (caught.value.kind, caught.value.retryable) == ("context", False)
+
+
+@pytest.mark.parametrize("reason", ["eos", "recitation", "weird\x1b[31m"])
+def test_an_unknown_finish_reason_is_never_success(tmp_path: Path, reason: str) -> None:
+    with GLMServer([ScriptedTurn(content="looks fine", finish_reason=reason)]) as server:
+        config = server_config(tmp_path, server)
+        with pytest.raises(APIFailure) as caught:
+            GLMClient(config).complete(body_for(config), lambda k, t: None)
+    assert (caught.value.kind, caught.value.retryable) == ("finish_reason", False)
+    assert repr(reason) in caught.value.message
+
+
+def test_usage_arrives_from_a_host_that_sends_it_only_when_asked(tmp_path: Path) -> None:
+    turns = [ScriptedTurn(content="a", usage_mode="when_asked"), ScriptedTurn(content="b", usage_mode="when_asked")]
+    with GLMServer(turns) as server:
+        local = server_config(tmp_path, server, provider="openai-compatible")
+        asked = GLMClient(local).complete(body_for(local), lambda k, t: None)
+        silent = server_config(tmp_path, server, provider="openai-compatible", stream_usage=False)
+        unasked = GLMClient(silent).complete(body_for(silent), lambda k, t: None)
+        sent = [r.json.get("stream_options") for r in server.requests]
+    assert sent == [{"include_usage": True}, None]
+    assert asked.usage_reported and asked.usage is not None and asked.usage["prompt_tokens"] > 0
+    assert not unasked.usage_reported and unasked.usage is None

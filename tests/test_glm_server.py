@@ -435,3 +435,57 @@ def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert entries[0]["headers"]["authorization"] == "Bearer cli-key"
     assert entries[0]["json"]["messages"] == MESSAGES
+
+
+# --- issue 11: wire shapes of other GLM hosts ----------------------------------------------------
+
+
+def _tool_fragments(events: list[Any]) -> list[dict[str, Any]]:
+    return [f for e in events if isinstance(e, dict) and e.get("choices") for f in e["choices"][0]["delta"].get("tool_calls", [])]
+
+
+def test_same_index_calls_are_streamed_at_index_0_with_new_ids(server: GLMServer) -> None:
+    calls = [ScriptedToolCall(name="read_file", arguments={"path": "a"}), ScriptedToolCall(name="list_files", arguments={})]
+    server.script([ScriptedTurn(tool_calls=calls, tool_call_index="same", chunk_chars=4)])
+    fragments = _tool_fragments(raw_events(server))
+    assert {f["index"] for f in fragments} == {0}
+    heads = [f for f in fragments if "id" in f]
+    assert [h["function"]["name"] for h in heads] == ["read_file", "list_files"] and heads[0]["id"] != heads[1]["id"]
+
+
+def test_calls_without_index_carry_their_id_on_every_fragment(server: GLMServer) -> None:
+    server.script([ScriptedTurn(tool_calls=[ScriptedToolCall(name="read_file", arguments={"path": "abc"})], tool_call_index="none", chunk_chars=3)])
+    fragments = _tool_fragments(raw_events(server))
+    assert len(fragments) > 2 and all("index" not in f and f["id"] == fragments[0]["id"] for f in fragments)
+
+
+def test_raw_text_tool_calls_complete_and_unclosed(server: GLMServer) -> None:
+    calls = [ScriptedToolCall(name="write_file", arguments={"path": "a", "content": "x\n"}), ScriptedToolCall(name="read_file", arguments={"path": "a", "limit": 2})]
+    server.script([ScriptedTurn(content="Hi ", tool_calls=calls, tool_calls_as_text=True), ScriptedTurn(tool_calls=calls[:1], tool_calls_as_text=True, unclose_last_tool_call=True)])
+    events = raw_events(server)
+    text = "".join(e["choices"][0]["delta"].get("content", "") for e in events if isinstance(e, dict) and e["choices"])
+    assert text == (
+        "Hi <tool_call>write_file<arg_key>path</arg_key><arg_value>a</arg_value><arg_key>content</arg_key><arg_value>x\n</arg_value></tool_call>"
+        "<tool_call>read_file<arg_key>path</arg_key><arg_value>a</arg_value><arg_key>limit</arg_key><arg_value>2</arg_value></tool_call>"
+    )
+    assert _tool_fragments(events) == [] and events[-2]["choices"][0]["finish_reason"] == "stop"
+    unclosed = raw_events(server)
+    text = "".join(e["choices"][0]["delta"].get("content", "") for e in unclosed if isinstance(e, dict) and e["choices"])
+    assert text.startswith("<tool_call>write_file") and not text.endswith("</tool_call>")
+
+
+def test_usage_only_when_asked_or_never(server: GLMServer) -> None:
+    server.script([ScriptedTurn(content="a", usage_mode="when_asked")] * 2 + [ScriptedTurn(content="b", usage_mode="never")])
+    unasked = raw_events(server)
+    assert not any(isinstance(e, dict) and e.get("usage") for e in unasked)
+    asked = raw_events(server, stream_options={"include_usage": True})
+    assert asked[-2]["choices"] == [] and asked[-2]["usage"]["prompt_tokens"] > 0
+    assert asked[-3]["choices"][0]["finish_reason"] == "stop" and "usage" not in asked[-3]
+    never = raw_events(server, stream_options={"include_usage": True})
+    assert not any(isinstance(e, dict) and e.get("usage") for e in never)
+
+
+@pytest.mark.parametrize("reason", ["content_filter", "abort", "error", "model_context_window_exceeded", "something_new"])
+def test_any_finish_reason_can_be_scripted(server: GLMServer, reason: str) -> None:
+    server.script([ScriptedTurn(content="x", finish_reason=reason)])
+    assert raw_events(server)[-2]["choices"][0]["finish_reason"] == reason

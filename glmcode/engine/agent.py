@@ -22,7 +22,7 @@ from glmcode.engine.events import Emit, Plan, ReasoningDelta, TextDelta, ToolCal
 from glmcode.engine.loop_guard import LoopGuard
 from glmcode.model.client import GLMClient, RequestCancelled
 from glmcode.model.conversation import Conversation
-from glmcode.model.turn import AssistantTurn, RawToolCall, string_params_of
+from glmcode.model.turn import AssistantTurn, ParamTypes, RawToolCall, param_types_of
 from glmcode.providers import cost_usd
 from glmcode.redaction import Redactor
 from glmcode.rules.permissions import CallInfo, Permissions
@@ -31,6 +31,8 @@ from glmcode.tools.registry import BoundCall, InvalidArguments, ToolRegistry, Un
 
 MAX_LENGTH_CONTINUATIONS = 2
 MAX_EMPTY_NUDGES = 1
+MAX_UNCLOSED_NUDGES = 1
+"""Replies that end inside a raw `<tool_call>` the model is asked to redo before the run fails."""
 
 
 class Interrupted(Exception):
@@ -77,7 +79,7 @@ class Agent:
         self._prices = prices
         self._redactor = redactor or Redactor({})
         self._schemas_seen: list[dict] | None = None
-        self._string_params_cache: dict[str, set[str]] = {}
+        self._param_types_cache: ParamTypes = {}
         self._stop: type[Exception] | None = None
         self._stop_message = ""
         self._context_window = context_window
@@ -138,7 +140,7 @@ class Agent:
 
     def run_until_idle(self) -> AssistantTurn:
         """Request turns and run tools until the model answers without calling a tool."""
-        length_cuts = empty_nudges = 0
+        length_cuts = empty_nudges = unclosed_nudges = 0
         while True:
             self._raise_if_stopped()
             self.budget.check(self.run_turns, self.run_usage.cost_usd)
@@ -154,10 +156,21 @@ class Agent:
                         result = self._run_tool(
                             call, cut_off=turn.finish_reason == "length", last_in_turn=index == len(turn.tool_calls)
                         )
-                    self.append({"role": "tool", "tool_call_id": call.id, "content": self._for_model(result)})
+                    content = self._for_model(result)
+                    if turn.unclosed_tool_call is not None and call is turn.tool_calls[-1]:
+                        # never a user message inside a tool loop (DESIGN §2 rule 3): the note rides on the result
+                        content += "\n\n" + prompts.render("unclosed_tool_call_after.md", why=_unclosed_why(turn))
+                    self.append({"role": "tool", "tool_call_id": call.id, "content": content})
                 if self._looping is not None:
                     looping, self._looping = self._looping, None
                     raise Looping(looping)
+                continue
+            broken = _broken_tool_call(turn)
+            if broken is not None:
+                if unclosed_nudges >= MAX_UNCLOSED_NUDGES:
+                    raise ModelGaveUp(f"{broken}, {unclosed_nudges + 1} times in a row; nothing was run")
+                unclosed_nudges += 1
+                self.say(prompts.render("unclosed_tool_call.md", why=_unclosed_why(turn)))
                 continue
             if turn.finish_reason == "length":
                 if length_cuts >= MAX_LENGTH_CONTINUATIONS:
@@ -200,7 +213,7 @@ class Agent:
 
         try:
             turn = self.client.complete(
-                self.conversation.body(), on_delta, turn_number=self.turns, string_params=self._string_params()
+                self.conversation.body(), on_delta, turn_number=self.turns, param_types=self._param_types()
             )
         except RequestCancelled as cancelled:
             partial = cancelled.partial
@@ -231,13 +244,13 @@ class Agent:
         self.last_prompt_tokens = prompt_tokens
         self.emit(usage)
 
-    def _string_params(self) -> dict[str, set[str]]:
-        """Each tool's string parameters, recomputed only when the registry's schemas change."""
+    def _param_types(self) -> ParamTypes:
+        """Each tool's parameter types, recomputed only when the registry's schemas change."""
         schemas = self.tools.schemas()
         if schemas is not self._schemas_seen:
-            self._string_params_cache = string_params_of(schemas)
+            self._param_types_cache = param_types_of(schemas)
             self._schemas_seen = schemas
-        return self._string_params_cache
+        return self._param_types_cache
 
     def _run_tool(self, call: RawToolCall, *, cut_off: bool, last_in_turn: bool = True) -> ToolResult:
         bound: BoundCall | None = None
@@ -298,6 +311,33 @@ class Agent:
             reason, message = self._stop, self._stop_message
             self.clear_interrupt()
             raise reason(message)
+
+
+def _broken_tool_call(turn: AssistantTurn) -> str | None:
+    """The cause, if `turn` (which has no runnable call) was only a broken tool call, else None:
+    a raw `<tool_call>` left open, or `finish_reason: tool_calls` with no call in the stream."""
+    if turn.unclosed_tool_call is not None:
+        return (
+            f"the model's reply ended inside an unclosed raw <tool_call> ({_unclosed_why(turn)}; the server "
+            f"left GLM's tool-call text unparsed): {_snippet(turn.unclosed_tool_call)}"
+        )
+    if turn.finish_reason in ("tool_calls", "function_call"):
+        return f"the provider ended the reply with finish_reason {turn.finish_reason} but no tool call arrived"
+    return None
+
+
+def _unclosed_why(turn: AssistantTurn) -> str:
+    """Why a tool call of `turn` never arrived whole, in a few words."""
+    if turn.finish_reason == "length":
+        return "the output token limit cut it off, finish_reason length"
+    if turn.unclosed_tool_call is None:
+        return f"finish_reason {turn.finish_reason} came, but no call arrived"
+    return f"no </tool_call> before the reply ended, finish_reason {turn.finish_reason}"
+
+
+def _snippet(text: str, limit: int = 120) -> str:
+    """`text` cut to `limit` characters, as a JSON string (control characters escaped)."""
+    return json.dumps(text[:limit], ensure_ascii=False) + ("…" if len(text) > limit else "")
 
 
 def _count(usage: object, key: str) -> int:

@@ -6,9 +6,10 @@ as plain dicts to the end of the body (`glmcode.model.sse`), so the cost of a tu
 the length of the history and the connection is reused from turn to turn.
 
 Retries (tenacity): 429/5xx without a fatal business code, Z.ai codes 1302/1303/1305/1312,
-dropped or garbled streams, HTTP 200 bodies carrying an `error` object, and
-`finish_reason: network_error`; `Retry-After` is honoured. Everything else fails fast with an
-`APIFailure` naming the provider's error code.
+dropped or garbled streams, HTTP 200 bodies carrying an `error` object, and streams the
+provider broke off (`finish_reason` network_error, error, abort); `Retry-After` is honoured.
+Everything else fails fast with an `APIFailure` naming the provider's error code or the finish
+reason (`_check_finish`: every finish reason has a defined outcome).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from glmcode.model.sse import StreamBroken, iter_data
-from glmcode.model.turn import AssistantTurn, TurnAccumulator
+from glmcode.model.turn import AssistantTurn, ParamTypes, TurnAccumulator
 
 if TYPE_CHECKING:
     from glmcode.config import Config
@@ -65,6 +66,14 @@ class APIFailure(Exception):
         return f"{provider} API error{where}: {self.message}"
 
 
+class ContextWindowExceeded(APIFailure):
+    """The request no longer fits the model's context window (`finish_reason:
+    model_context_window_exceeded`): not retried as is; the engine compacts and asks again."""
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, retryable=False, code=code, status=status, kind="context")
+
+
 class RequestCancelled(Exception):
     """The user cancelled the request; `partial` holds the text streamed before (no tool calls)."""
 
@@ -77,6 +86,8 @@ def request_head(config: Config, tools: list[dict[str, Any]]) -> dict[str, Any]:
     """The fixed part of every request of a session: model, GLM switches, tools (in order)."""
     settings, provider = config.settings, config.provider
     head: dict[str, Any] = {"model": config.model, "stream": True, "max_tokens": settings.max_tokens}
+    if provider.stream_usage:
+        head["stream_options"] = {"include_usage": True}
     if settings.temperature is not None:
         head["temperature"] = settings.temperature
     if settings.top_p is not None:
@@ -112,7 +123,7 @@ class GLMClient:
         )
 
     def complete(
-        self, body: bytes, on_delta: OnDelta, *, turn_number: int = 0, string_params: dict[str, set[str]] | None = None
+        self, body: bytes, on_delta: OnDelta, *, turn_number: int = 0, param_types: ParamTypes | None = None
     ) -> AssistantTurn:
         """Stream one response for `body`, calling `on_delta(kind, text)` as text arrives."""
         self._cancelled.clear()
@@ -124,7 +135,7 @@ class GLMClient:
             sleep=self._sleep,
             reraise=True,
         )
-        return retrying(self._stream_once, body, on_delta, turn_number, string_params or {})
+        return retrying(self._stream_once, body, on_delta, turn_number, param_types or {})
 
     def reconfigure(self, config: Config) -> None:
         """Use new settings from the next request on (a new endpoint or key gets a new connection)."""
@@ -142,12 +153,12 @@ class GLMClient:
             active.close()
 
     def _stream_once(
-        self, body: bytes, on_delta: OnDelta, turn_number: int, string_params: dict[str, set[str]]
+        self, body: bytes, on_delta: OnDelta, turn_number: int, param_types: ParamTypes
     ) -> AssistantTurn:
         if self._cancelled.is_set():
             raise RequestCancelled()
         openai = self._import_openai()
-        accumulator = TurnAccumulator(string_params)
+        accumulator = TurnAccumulator(param_types)
         try:
             stream = self._open_stream(openai, body)
             self._active = stream
@@ -273,20 +284,45 @@ def _close_late_stream(future: Future) -> None:
         future.result().close()
 
 
+FINISHED = frozenset({"stop", "tool_calls", "function_call", "length"})
+"""Finish reasons of a complete answer (`length`: cut by the output limit, the agent continues
+it; `function_call`: the legacy OpenAI spelling of `tool_calls`)."""
+FILTERED = frozenset({"sensitive", "content_filter"})
+"""The provider's content filter stopped the answer: fail, not retried (Z.ai code 1301), exit 3."""
+DROPPED = frozenset({"network_error", "error", "abort", "aborted"})
+"""The provider broke the answer off: retried like a dropped stream, then failed with the cause."""
+CONTEXT_EXCEEDED = "model_context_window_exceeded"
+
+
 def _check_finish(accumulator: TurnAccumulator) -> None:
-    """Turn an unfinished stream, or a failure reported as a finish reason, into an `APIFailure`."""
+    """Give every `finish_reason` its outcome (DESIGN.md §2 rule 5); none reads as success by default.
+
+    `FINISHED` reasons return; a stream with no finish reason and `DROPPED` reasons raise a
+    retryable `APIFailure`; `FILTERED` reasons raise a fatal one of kind `content_filter`;
+    `model_context_window_exceeded` raises `ContextWindowExceeded`; any other value raises a
+    fatal `APIFailure` of kind `finish_reason` naming it.
+    """
     reason = accumulator.finish_reason
+    if reason in FINISHED:
+        return
     if reason is None:
         raise APIFailure(
             f"the stream ended before the model finished ({accumulator.chunks} chunks, no finish_reason)",
-            retryable=True,
+            retryable=True, kind="stream",
         )
-    if reason == "network_error":
-        raise APIFailure("the provider reported finish_reason network_error", retryable=True)
-    if reason == "sensitive":
-        raise APIFailure("the provider's content filter stopped the response (finish_reason sensitive)", retryable=False, code="1301", kind="content_filter")
-    if reason == "model_context_window_exceeded":
-        raise APIFailure("the conversation no longer fits the model's context window", retryable=False, kind="context")
+    if reason in DROPPED:
+        raise APIFailure(f"the provider broke the answer off (finish_reason {reason})", retryable=True, kind="stream")
+    if reason in FILTERED:
+        raise APIFailure(
+            f"the provider's content filter stopped the response (finish_reason {reason})",
+            retryable=False, code="1301", kind="content_filter",
+        )
+    if reason == CONTEXT_EXCEEDED:
+        raise ContextWindowExceeded(f"the conversation no longer fits the model's context window (finish_reason {reason})")
+    raise APIFailure(
+        f"the provider ended the answer with an unknown finish_reason {reason[:80]!r}; it is not taken as success",
+        retryable=False, kind="finish_reason",
+    )
 
 
 def _raise_for_json_body(response: Any) -> None:

@@ -289,7 +289,10 @@ class _Responder:
         usage = wire.usage_for(self.turn, self.ctx, pieces)
         self._open_stream(keep_alive=True)
         self._send_pieces(pieces)
-        if self.turn.usage_in_separate_chunk:
+        mode = self.turn.usage_mode
+        if mode == "never" or (mode == "when_asked" and not self.ctx.usage_requested):
+            self._event(wire.sse(wire.final_chunk(self.ctx, finish_reason, None)))
+        elif self.turn.usage_in_separate_chunk or mode == "when_asked":
             self._event(wire.sse(wire.final_chunk(self.ctx, finish_reason, None)))
             self._event(wire.sse(wire.usage_chunk(self.ctx, usage)))
         else:

@@ -89,12 +89,26 @@ class ScriptedTurn(_Strict):
     arguments_as_object: bool = False
     empty_name_in_continuations: bool = False
     usage_in_separate_chunk: bool = False
+    usage_mode: Literal["always", "when_asked", "never"] = "always"
+    """``always``: usage on the final chunk, as Z.ai sends it; ``when_asked``: only when the
+    request sets ``stream_options.include_usage`` (vLLM, SGLang, llama.cpp, most gateways), then
+    in a trailing chunk with empty ``choices``; ``never``: no usage at all."""
+    tool_call_index: Literal["distinct", "same", "none"] = "distinct"
+    """How streamed calls are indexed: ``distinct`` 0, 1, 2…; ``same``: every call at index 0,
+    told apart only by a new id (vLLM/SGLang-served GLM, some gateways); ``none``: no ``index``
+    key at all, told apart by id."""
+    tool_calls_as_text: bool = False
+    """Send the calls as GLM's raw text in ``content`` (``<tool_call>name<arg_key>k</arg_key>
+    <arg_value>v</arg_value></tool_call>``), as a self-hosted server without a tool parser does;
+    the finish reason defaults to ``stop``."""
+    unclose_last_tool_call: bool = False
+    """With ``tool_calls_as_text``: the last call's ``</tool_call>`` never comes."""
     faults: list[Fault] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _object_arguments_are_objects(self) -> ScriptedTurn:
-        """With ``arguments_as_object`` every call's arguments must be a JSON object."""
-        if self.arguments_as_object:
+        """With ``arguments_as_object`` or ``tool_calls_as_text`` every call's arguments must be a JSON object."""
+        if self.arguments_as_object or self.tool_calls_as_text:
             for call in self.tool_calls:
                 call.arguments_object()
         return self
@@ -103,7 +117,21 @@ class ScriptedTurn(_Strict):
         """The finish reason served: explicit, else ``tool_calls`` or ``stop``."""
         if self.finish_reason:
             return self.finish_reason
-        return "tool_calls" if self.tool_calls else "stop"
+        return "tool_calls" if self.tool_calls and not self.tool_calls_as_text else "stop"
+
+    def raw_tool_call_text(self) -> str:
+        """The calls as GLM-4.7-style raw text: string values as they are, others as JSON."""
+        parts = []
+        for call in self.tool_calls:
+            args = "".join(
+                f"<arg_key>{key}</arg_key><arg_value>"
+                f"{value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}</arg_value>"
+                for key, value in call.arguments_object().items()
+            )
+            parts.append(f"<tool_call>{call.name}{args}</tool_call>")
+        if parts and self.unclose_last_tool_call:
+            parts[-1] = parts[-1].removesuffix("</tool_call>")
+        return "".join(parts)
 
 
 class Scenario(_Strict):

@@ -198,6 +198,7 @@ class GLMServer:
     def _context(self, request: RecordedRequest, turn_number: int, cached: int) -> wire.ResponseContext:
         """Per-request ids, model and prompt token counts."""
         model = request.json.get("model")
+        options = request.json.get("stream_options")
         return wire.ResponseContext(
             response_id=f"2026{self._chat_requests:016d}",
             created=int(time.time()),
@@ -205,6 +206,7 @@ class GLMServer:
             turn_number=turn_number,
             prompt_tokens=len(request.body) // 4,
             cached_tokens=cached // 4,
+            usage_requested=isinstance(options, dict) and options.get("include_usage") is True,
         )
 
 

@@ -35,6 +35,8 @@ class ResponseContext:
     turn_number: int
     prompt_tokens: int
     cached_tokens: int
+    usage_requested: bool = False
+    """The request set ``stream_options: {"include_usage": true}``."""
 
 
 def dumps(payload: Any) -> bytes:
@@ -66,12 +68,14 @@ def turn_pieces(turn: ScriptedTurn, turn_number: int) -> list[Piece]:
         Piece("reasoning", {turn.reasoning_field: fragment}, len(fragment))
         for fragment in split(turn.reasoning, turn.chunk_chars)
     ]
+    content = turn.content + (turn.raw_tool_call_text() if turn.tool_calls_as_text else "")
     pieces += [
         Piece("content", {"content": fragment}, len(fragment))
-        for fragment in split(turn.content, turn.chunk_chars)
+        for fragment in split(content, turn.chunk_chars)
     ]
-    for index in range(len(turn.tool_calls)):
-        pieces += _tool_call_pieces(turn, turn_number, index)
+    if not turn.tool_calls_as_text:
+        for index in range(len(turn.tool_calls)):
+            pieces += _tool_call_pieces(turn, turn_number, index)
     return pieces
 
 
@@ -79,22 +83,30 @@ def _tool_call_pieces(turn: ScriptedTurn, turn_number: int, index: int) -> list[
     """The fragments of one tool call: a header with id and name, then argument fragments."""
     call = turn.tool_calls[index]
     call_id = call.id if call.id is not None else tool_call_id(turn_number, index)
+    wire_index = {"distinct": index, "same": 0, "none": None}[turn.tool_call_index]
     if turn.arguments_as_object:
-        head = _tool_delta(index, call_id, call.name, call.arguments_object())
+        head = _tool_delta(wire_index, call_id, call.name, call.arguments_object())
         return [Piece("tool", head, len(call.arguments_text()))]
-    pieces = [Piece("tool", _tool_delta(index, call_id, call.name, ""), 0)]
+    pieces = [Piece("tool", _tool_delta(wire_index, call_id, call.name, ""), 0)]
     for fragment in split(call.arguments_text(), turn.chunk_chars):
-        continuation: dict[str, Any] = {"index": index, "function": {"arguments": fragment}}
+        continuation: dict[str, Any] = {"function": {"arguments": fragment}}
         if turn.empty_name_in_continuations:
-            continuation = {"index": index, "id": "", "function": {"name": "", "arguments": fragment}}
+            continuation = {"id": "", "function": {"name": "", "arguments": fragment}}
+        elif wire_index is None:
+            continuation = {"id": call_id, **continuation}  # without an index, only the id tells calls apart
+        if wire_index is not None:
+            continuation = {"index": wire_index, **continuation}
         pieces.append(Piece("tool", {"tool_calls": [continuation]}, len(fragment)))
     return pieces
 
 
-def _tool_delta(index: int, call_id: str, name: str, arguments: Any) -> dict[str, Any]:
-    """The delta of a tool call's first fragment."""
+def _tool_delta(index: int | None, call_id: str, name: str, arguments: Any) -> dict[str, Any]:
+    """The delta of a tool call's first fragment (no ``index`` key when ``index`` is None)."""
     function = {"name": name, "arguments": arguments}
-    return {"tool_calls": [{"index": index, "id": call_id, "type": "function", "function": function}]}
+    fragment: dict[str, Any] = {"id": call_id, "type": "function", "function": function}
+    if index is not None:
+        fragment = {"index": index, **fragment}
+    return {"tool_calls": [fragment]}
 
 
 def usage_for(turn: ScriptedTurn, ctx: ResponseContext, pieces: list[Piece]) -> dict[str, Any]:
@@ -165,28 +177,30 @@ def assemble_message(turn: ScriptedTurn, pieces: list[Piece]) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": content}
     if reasoning:
         message[turn.reasoning_field] = reasoning
-    calls: dict[int, dict[str, Any]] = {}
+    calls: list[dict[str, Any]] = []
     for piece in pieces:
         if piece.kind == "tool":
             _merge_tool_fragment(calls, piece.delta["tool_calls"][0])
     if calls:
-        message["tool_calls"] = [calls[index] for index in sorted(calls)]
+        message["tool_calls"] = calls
     return message
 
 
-def _merge_tool_fragment(calls: dict[int, dict[str, Any]], fragment: dict[str, Any]) -> None:
-    """Fold one tool-call fragment into the calls accumulated by index."""
-    index = fragment["index"]
+def _merge_tool_fragment(calls: list[dict[str, Any]], fragment: dict[str, Any]) -> None:
+    """Fold one tool-call fragment into the calls: a fragment with a name opens a call (pieces
+    come call by call), any other continues the last one."""
     arguments = fragment["function"]["arguments"]
-    if index not in calls:
-        calls[index] = {
+    if fragment["function"].get("name"):
+        call: dict[str, Any] = {
             "id": fragment["id"],
             "type": "function",
-            "index": index,
             "function": {"name": fragment["function"]["name"], "arguments": arguments},
         }
+        if "index" in fragment:
+            call["index"] = fragment["index"]
+        calls.append(call)
     else:
-        calls[index]["function"]["arguments"] += arguments
+        calls[-1]["function"]["arguments"] += arguments
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:

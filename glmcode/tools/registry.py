@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -219,7 +220,9 @@ def parse_arguments(tool: Tool, raw: str | dict | None) -> ToolArgs:
     """Validate a call's arguments (JSON text or an already decoded object) into `tool.Args`.
 
     Empty, None and JSON `null` mean no arguments. Two identical JSON objects back to back (a
-    known streaming quirk) count as one. Raises `InvalidArguments` with a message for the model.
+    known streaming quirk) count as one. The right data in the wrong shape is coerced first when
+    that is unambiguous (`coerce_to_schema`). Raises `InvalidArguments` with a message for the
+    model naming each wrong field: its path, what it must be, and what came.
     """
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         data: object = {}
@@ -234,11 +237,127 @@ def parse_arguments(tool: Tool, raw: str | dict | None) -> ToolArgs:
             f'the arguments of {tool.name} must be a JSON object like {{"name": value}}, '
             f"not a JSON {_json_type(data)}; {_expected(tool)}"
         )
+    schema = _args_schema(tool.Args)
+    data = coerce_to_schema(data, schema, schema.get("$defs", {}))
     try:
         return tool.Args.model_validate(data)
     except ValidationError as e:
-        problems = "\n".join(f"- {_location(err['loc'])}: {err['msg']}" for err in e.errors(include_url=False))
+        problems = "\n".join(_problem(err) for err in e.errors(include_url=False))
         raise InvalidArguments(f"invalid arguments for {tool.name}:\n{problems}\n{_expected(tool)}") from None
+
+
+_SCHEMAS: dict[type, dict] = {}
+
+
+def _args_schema(args: type[ToolArgs]) -> dict:
+    """The JSON schema of an `Args` model, computed once per class."""
+    schema = _SCHEMAS.get(args)
+    if schema is None:
+        schema = _SCHEMAS[args] = args.model_json_schema()
+    return schema
+
+
+def coerce_to_schema(value: object, schema: dict, defs: dict) -> object:
+    """`value` with the right data in the wrong shape put right, where only one reading exists.
+
+    A JSON string holding an array or object where the schema wants one is decoded; a string
+    holding a JSON number or `true`/`false` where a number or boolean is wanted is decoded
+    (`"5.0"` for an integer: 5). Objects and arrays are walked
+    (`$ref`s resolved against `defs`). Anything else is left as it came, for validation to name.
+    """
+    schema = _resolve(schema, defs)
+    types = _types(schema, defs)
+    if isinstance(value, str) and types and "string" not in types:
+        decoded = _json_or_none(value)
+        kind = _schema_type(decoded)
+        if kind in types or (kind == "integer" and "number" in types):
+            value = decoded
+        elif isinstance(decoded, float) and "integer" in types and decoded.is_integer():
+            value = int(decoded)
+    if isinstance(value, dict):
+        properties = _object_properties(schema, defs)
+        if properties:
+            return {key: coerce_to_schema(item, properties[key], defs) if key in properties else item for key, item in value.items()}
+    if isinstance(value, list):
+        items = _array_items(schema, defs)
+        if items is not None:
+            return [coerce_to_schema(item, items, defs) for item in value]
+    return value
+
+
+def _resolve(schema: dict, defs: dict) -> dict:
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return defs.get(ref.removeprefix("#/$defs/"), {})
+    return schema
+
+
+def _options(schema: dict, defs: dict) -> list[dict]:
+    """The schema itself, or each branch of its `anyOf`/`oneOf`, `$ref`s resolved."""
+    branches = schema.get("anyOf") or schema.get("oneOf")
+    if isinstance(branches, list):
+        return [_resolve(b, defs) for b in branches if isinstance(b, dict)]
+    return [schema]
+
+
+def _types(schema: dict, defs: dict) -> set[str]:
+    found: set[str] = set()
+    for option in _options(schema, defs):
+        kind = option.get("type")
+        found |= set(kind) if isinstance(kind, list) else {kind} if isinstance(kind, str) else set()
+    found.discard("null")
+    return found
+
+
+def _object_properties(schema: dict, defs: dict) -> dict:
+    for option in _options(schema, defs):
+        if isinstance(option.get("properties"), dict):
+            return option["properties"]
+    return {}
+
+
+def _array_items(schema: dict, defs: dict) -> dict | None:
+    for option in _options(schema, defs):
+        if option.get("type") == "array" and isinstance(option.get("items"), dict):
+            return option["items"]
+    return None
+
+
+def _json_or_none(text: str) -> object:
+    stripped = text.strip()
+    if not stripped or stripped[0] not in '[{-0123456789tf':
+        return None
+    try:
+        return json.loads(stripped)
+    except (ValueError, RecursionError):
+        return None
+
+
+_EXPECTED = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number",
+    "bool_type": "a boolean (true or false)", "bool_parsing": "a boolean (true or false)",
+    "string_type": "a string", "list_type": "an array", "dict_type": "an object", "model_type": "an object",
+    "model_attributes_type": "an object",
+}
+
+
+def _problem(err: Any) -> str:
+    """One line for the model: the field's path, pydantic's words, then what it must be and what came."""
+    where, kind, message = _location(err["loc"]), err["type"], err["msg"]
+    if kind == "missing":
+        return f"- {where}: {message} (required, and missing)"
+    if kind == "extra_forbidden":
+        return f"- {where}: {message} (not an argument of this tool)"
+    value = err["input"]
+    if value is None or isinstance(value, bool):
+        got = f"got {json.dumps(value)}"
+    elif isinstance(value, str):
+        got = f"got the string {_snippet(value)}"
+    else:
+        got = f"got {_json_type(value)} {json.dumps(value, ensure_ascii=False, default=str)[:_SNIPPET_CHARS]}"
+    expected = f"expected {_EXPECTED[kind]}, " if kind in _EXPECTED else ""
+    return f"- {where}: {message} ({expected}{got})"
 
 
 def _decode(tool: Tool, raw: str) -> object:
@@ -278,7 +397,16 @@ def _json_type(value: object) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
-    return "array" if isinstance(value, list) else type(value).__name__
+    if value is None:
+        return "null"
+    return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else type(value).__name__
+
+
+def _schema_type(value: object) -> str:
+    """The JSON Schema type name of a decoded JSON value (`integer` for a whole number)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "integer"
+    return _json_type(value)
 
 
 def _location(loc: tuple) -> str:

@@ -73,7 +73,7 @@ def test_arguments_python_cannot_decode_are_a_tool_error(glm_server, engine: Eng
 
 def test_raw_tool_call_values_json_cannot_carry_stay_text():
     text = "<tool_call>read_file<arg_key>path</arg_key><arg_value>a.txt</arg_value><arg_key>offset</arg_key><arg_value>{1, 2}</arg_value></tool_call>"
-    _, [call] = parse_raw_tool_calls(text, {"read_file": {"path"}})
+    _, [call] = parse_raw_tool_calls(text, {"read_file": {"path": frozenset({"string"})}})
     assert json.loads(call.arguments) == {"path": "a.txt", "offset": "{1, 2}"}
 
 

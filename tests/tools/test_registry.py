@@ -23,6 +23,8 @@ from glmcode.tools.registry import (
     ToolRegistry,
     parse_arguments,
 )
+from glmcode.tools.update_plan import UpdatePlan
+from glmcode.tools.write_file import WriteFile
 
 DESIGN_ORDER = [
     "read_file",
@@ -129,13 +131,11 @@ def test_parse_arguments_empty_means_no_arguments(raw: object) -> None:
         ("true", "not a JSON boolean"),
         ('{"path": "a.py"}{"path": "b.py"}', "hold more than one JSON value"),
         ('{"path": "a.py"} trailing', "hold more than one JSON value"),
-        ("{}", "- path: Field required"),
-        ('{"path": null}', "- path: Input should be a valid string"),
-        (
-            '{"path": "a", "offset": 1.5}',
-            "- offset: Input should be a valid integer, got a number with a fractional part",
-        ),
-        ('{"path": "a", "extra": 1, "other": 2}', "- extra: Extra inputs are not permitted\n- other: Extra inputs"),
+        ("{}", "- path: Field required (required, and missing)"),
+        ('{"path": null}', "- path: Input should be a valid string (expected a string, got null)"),
+        ('{"path": "a", "offset": 1.5}', "- offset: Input should be a valid integer, got a number with a fractional part (expected an integer, got number 1.5)"),
+        ('{"path": "a", "offset": "ten"}', '(expected an integer, got the string "ten")'),
+        ('{"path": "a", "extra": 1, "other": 2}', "- extra: Extra inputs are not permitted (not an argument of this tool)\n- other: Extra inputs"),
     ],
 )
 def test_parse_arguments_refuses_with_readable_messages(raw: str, message: str) -> None:
@@ -157,9 +157,9 @@ def test_validation_errors_list_the_expected_fields() -> None:
         parse_arguments(EditFile(), {"path": 1})
     assert str(info.value) == (
         "invalid arguments for edit_file:\n"
-        "- path: Input should be a valid string\n"
-        "- old_string: Field required\n"
-        "- new_string: Field required\n"
+        "- path: Input should be a valid string (expected a string, got number 1)\n"
+        "- old_string: Field required (required, and missing)\n"
+        "- new_string: Field required (required, and missing)\n"
         "edit_file takes: path (required), old_string (required), new_string (required), replace_all."
     )
 
@@ -258,7 +258,7 @@ def test_call_unknown_tool(call) -> None:
 def test_call_invalid_arguments(call) -> None:
     result = call("read_file", '{"path": 3}')
     assert not result.ok and result.summary == "invalid arguments"
-    assert result.output.startswith("invalid arguments for read_file:\n- path: Input should be a valid string")
+    assert result.output.startswith("invalid arguments for read_file:\n- path: Input should be a valid string (expected a string, got number 3)")
 
 
 # --- adding tools at run time ------------------------------------------------------------------
@@ -363,3 +363,30 @@ def test_the_default_description_shows_arguments_that_differ_from_their_defaults
 
     assert _Custom("custom").describe(_Args(query="a\nb", limit=10)) == "custom query=a⏎b"
     assert _Custom("custom").describe(_Args(query="q", limit=3)) == "custom query=q limit=3"
+
+
+# --- issue 11: the right data in the wrong shape ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tool", "raw", "expected"),
+    [
+        (ReadFile(), {"path": "a.py", "offset": "5", "limit": " 10 "}, {"offset": 5, "limit": 10}),
+        (ReadFile(), {"path": "a.py", "offset": "5.0"}, {"offset": 5}),
+        (EditFile(), {"path": "a", "old_string": "x", "new_string": "y", "replace_all": "true"}, {"replace_all": True}),
+        (UpdatePlan(), {"steps": '[{"step": "read", "status": "pending"}]'}, {"steps": [{"step": "read", "status": "pending"}]}),
+    ],
+)
+def test_right_data_in_the_wrong_shape_is_coerced(tool, raw: dict, expected: dict) -> None:
+    args = parse_arguments(tool, json.dumps(raw)).model_dump(mode="json")
+    assert {key: args[key] for key in expected} == expected
+
+
+def test_strings_stay_strings_and_ambiguous_shapes_are_named_exactly() -> None:
+    assert parse_arguments(WriteFile(), {"path": "n.json", "content": "[1, 2]"}).content == "[1, 2]"
+    with pytest.raises(InvalidArguments) as info:
+        parse_arguments(UpdatePlan(), {"steps": '[{"step": "read", "status": "pending"'})
+    assert '- steps: Input should be a valid list (expected an array, got the string "[{\\"step\\"' in str(info.value)
+    with pytest.raises(InvalidArguments) as info:
+        parse_arguments(UpdatePlan(), {"steps": '[{"step": "read", "status": "later"}]'})
+    assert "- steps.0.status: Input should be 'pending', 'in_progress' or 'completed' (got the string \"later\")" in str(info.value)
