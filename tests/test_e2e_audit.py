@@ -12,7 +12,8 @@ AUDIT = Path(__file__).resolve().parents[1] / "examples" / "audit.md"
 
 
 def test_audit_runs_read_only_on_the_whole_project(glm_server, run_glmcode, tmp_path: Path) -> None:
-    files = {f"shop/{name}.py": f'"""The {name} module."""\n\n\nclass {name.title()}:\n    def handle(self):\n        return "{name}"\n' for name in ("cart", "orders", "payment", "stock")}
+    module = '"""The {0} module."""\n\n\nclass {1}:\n    def handle(self):\n        return "{0}"\n'
+    files = {f"shop/{name}.py": module.format(name, name.title()) for name in ("cart", "orders", "payment", "stock")}
     files |= {"shop/__init__.py": "", "tests/test_cart.py": "def test_cart():\n    assert True\n", "README.md": "# Shop\n"}
     project = make_repo(tmp_path / "shop", files)
     prompt = AUDIT.read_text()
