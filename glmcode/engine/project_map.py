@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -35,6 +36,10 @@ MAX_FILES = 20_000
 """Files mapped at most; past this the map says the count stopped."""
 MAX_OUTLINE_BYTES = 512 * 1024
 """Larger source files are listed without their definitions (generated code, vendored bundles)."""
+PARSE_BUDGET_S = 3.0
+"""Seconds one `ProjectMap` spends reading definitions at most (a huge repository's first
+session): files not reached are listed without them, for the rest of the session (so the map does
+not change by itself), and the next session goes on from the disk cache."""
 CACHE_VERSION = 1
 """Bumped when the definitions' format changes: an older cache file is then ignored."""
 _TEST_PARTS = ("test", "tests", "testing", "spec", "__tests__", "fixtures", "examples", "benchmarks", "docs")
@@ -81,6 +86,8 @@ class ProjectMap:
         self._cache: dict[str, tuple[int, int, tuple[str, ...]]] = {}
         self._cache_loaded = False
         self._cache_dirty = False
+        self._parse_left = PARSE_BUDGET_S
+        self._unparsed: set[str] = set()
 
     def _load_cache(self) -> None:
         self._cache_loaded = True
@@ -145,11 +152,16 @@ class ProjectMap:
         cached = self._cache.get(entry.rel)
         if cached is not None and cached[:2] == (size, mtime_ns):
             return cached[2]
+        if entry.rel in self._unparsed or self._parse_left <= 0:
+            self._unparsed.add(entry.rel)
+            return ()
+        started = time.perf_counter()
         try:
             text = entry.path.read_bytes().decode("utf-8", errors="replace")
         except OSError:
             return ()
         defs = tuple(outline.definitions(suffix, text))
+        self._parse_left -= time.perf_counter() - started
         self._cache[entry.rel] = (size, mtime_ns, defs)
         self._cache_dirty = True
         return defs

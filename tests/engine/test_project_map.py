@@ -205,3 +205,11 @@ def test_the_setting_turns_it_off(glm_server, project: Path) -> None:
     glm_server.script([ScriptedTurn(content="one")])
     Engine(project, glm_server.url).run("first", project_map=False)
     assert "# Project map" not in system_of(glm_server.requests[0])
+
+
+def test_parsing_stops_at_its_time_budget_and_stays_consistent(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(project_map, "PARSE_BUDGET_S", 0.0)
+    mapper = ProjectMap(project.resolve())
+    first = mapper.scan()
+    assert first.files["src/pkg/core.py"].defs == ()
+    assert mapper.scan() == first
