@@ -80,7 +80,8 @@ class GoalRunner:
     def _plan(self) -> None:
         self.session.permissions.read_only_reason = prompts.load("goal/plan_read_only.md")
         commands = "\n".join(f"- `{c}`" for c in self.state.verify_commands) or "- (none declared: say how you would check it)"
-        self._open_stage("goal/plan.md", goal=self.session.task_text(self.state.goal), verify=commands)
+        goal = self.state.goal if self.state.stage_started else self.session.task_text(self.state.goal)
+        self._open_stage("goal/plan.md", goal=goal, verify=commands)
         self.agent.run_until_idle()
         if not self.session.ctx.plan and not self.state.plan_nudged:
             self.state.plan_nudged = True
