@@ -20,6 +20,7 @@ symlinks that lead out are refused, and symlinks met inside folders are not foll
 from __future__ import annotations
 
 import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -275,11 +276,28 @@ class Rendered:
     """Lines of the files read."""
 
 
-def render(selection: Selection, limit: int, hint: str = LEFT_OUT_HINT) -> Rendered:
+WHOLE_FILE_BYTES = 16 * 1024 * 1024
+"""Largest file `whole` writes out (a bigger one is named with its size instead)."""
+
+
+def whole(selection: Selection) -> Iterator[str]:
+    """Every text file of the selection as its block, in order, nothing left out: what `render`
+    would give with no budget (to be saved whole, read lazily one file at a time)."""
+    for path, rel in zip(selection.files, selection.rels, strict=True):
+        got = _read(path, rel, WHOLE_FILE_BYTES)
+        if isinstance(got, _Text):
+            yield got.block + "\n"
+        elif got is None:
+            yield f"==> {rel} (more than {WHOLE_FILE_BYTES:,} bytes: page it with read_file) <==\n\n"
+
+
+def render(selection: Selection, limit: int, hint: str | Callable[[], str] = LEFT_OUT_HINT) -> Rendered:
     """The selection's files, whole, in order, within `limit` characters, then one note block.
 
     The note block (at most a fifth of the limit, and never past it) lists the files left out
-    with `hint`, the skipped paths with their reasons, and the missing ones. A file that does
+    with `hint` (a text, or a function giving it, called only when something was left out: the
+    saved-output hint saves the whole text then), the skipped paths with their reasons, and the
+    missing ones. A file that does
     not fit is left out whole and later smaller ones still come in; when not even the first
     file fits, its head is given with where to go on with `read_file`.
     """
@@ -316,7 +334,8 @@ def render(selection: Selection, limit: int, hint: str = LEFT_OUT_HINT) -> Rende
         partial = _head(selection.files[selection.rels.index(first)], first, room)
     notes: list[str] = []
     if left_out:
-        notes.append(f"[left out, over the output budget: {plural(len(left_out), 'file')}: {_listing(left_out)}; {hint}]")
+        how = hint() if callable(hint) else hint
+        notes.append(f"[left out, over the output budget: {plural(len(left_out), 'file')}: {_listing(left_out)}; {how}]")
     if skipped:
         listed = [f"{s.rel} ({s.reason})" for s in skipped]
         notes.append(f"[skipped: {_listing(listed)}]")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from glmcode.tools import _reader
+from glmcode import prompts
+from glmcode.tools import _reader, saved_outputs
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult, one_line
 from glmcode.wording import plural
 
@@ -33,7 +34,9 @@ class ReadFiles(Tool[ReadFilesArgs]):
     kind = "read"
     Args = ReadFilesArgs
     left_out_hint: str = _reader.LEFT_OUT_HINT
-    """What the note says to do about files that did not fit (a saved-output hint may replace it)."""
+    """What the note says to do about files that did not fit; when the session saves outputs
+    (`glmcode.tools.saved_outputs`), the whole text of every file is saved too and the note
+    says where."""
 
     def describe(self, args: ReadFilesArgs) -> str:
         """`read_files src/ README.md`."""
@@ -45,7 +48,11 @@ class ReadFiles(Tool[ReadFilesArgs]):
             found = "; ".join(selection.missing) or "no text files in the given paths"
             skipped = f" (skipped: {', '.join(f'{s.rel} ({s.reason})' for s in selection.skipped[:20])})" if selection.skipped else ""
             raise ToolError(f"nothing to read: {found}{skipped}")
-        rendered = _reader.render(selection, ctx.output_chars, self.left_out_hint)
+        def hint() -> str:
+            path = saved_outputs.save_current(lambda: _reader.whole(selection))
+            return self.left_out_hint + (prompts.render("saved_output_whole.md", path=path) if path else "")
+
+        rendered = _reader.render(selection, ctx.output_chars, hint)
         summary = plural(len(rendered.read), "file")
         if rendered.left_out:
             summary += f", {len(rendered.left_out):,} left out"

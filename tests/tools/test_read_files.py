@@ -151,3 +151,23 @@ def test_long_lines_and_crlf(call, project: Path) -> None:
     (project / "min.js").write_bytes(b"a" * 2500 + b"\r\nend\r\n")
     result = call("read_files", {"paths": ["min.js"]})
     assert "==> min.js (2 lines) <==\n" + "a" * 2000 + " [... 500 characters cut ...]\nend\n" in result.output
+
+
+def test_with_saved_outputs_the_whole_text_is_saved_and_named(project: Path) -> None:
+    from glmcode.tools.saved_outputs import OutputStore
+
+    for index in range(8):
+        (project / "many" / f"f{index}.txt").parent.mkdir(exist_ok=True)
+        (project / "many" / f"f{index}.txt").write_text(f"file {index}\n" + "x" * 300 + "\n")
+    folder = project / ".glmcode" / "sessions" / "s1" / "outputs"
+    ctx = ToolContext(root=project, rules=Rules(), output_chars=1400, outputs=OutputStore(folder, ".glmcode/sessions/s1/outputs"))
+    registry = ToolRegistry()
+    result = registry.run(registry.bind("read_files", {"paths": ["many"]}), ctx, call_id="c9")
+    assert len(result.output) <= 1400
+    assert '; the whole output is saved: read it with read_file path=".glmcode/sessions/s1/outputs/c9.txt"' in result.output
+    saved = (folder / "c9.txt").read_text()
+    assert [h.split()[1] for h in blocks(saved)] == [f"many/f{index}.txt" for index in range(8)]
+    page = registry.run(registry.bind("read_file", {"path": ".glmcode/sessions/s1/outputs/c9.txt", "offset": 29}), ctx, call_id="c10")
+    assert page.ok and "    29\t==> many/f7.txt (2 lines) <==\n    30\tfile 7\n" in page.output
+    fits = registry.run(registry.bind("read_files", {"paths": ["README.md"]}), ctx, call_id="c11")
+    assert fits.ok and not (folder / "c11.txt").exists()
