@@ -137,6 +137,14 @@ class Settings(BaseSettings):
     """Share of the context window one tool result may fill, 0 < share ≤ 0.5, default 0.1:
     with a 16,000-token window a result is cut at 4,800 characters (3 characters a token),
     with GLM-5.2's 1,000,000 at the `tool_output_chars` cap. `GLMCODE_TOOL_OUTPUT_SHARE`."""
+    project_map: bool = True
+    """Give the model a map of the repository at the start of a task: the tree with sizes and each
+    source file's top-level definitions, in the system prompt (cached with it), with a note of
+    what changed added to a later task's prompt. `project_map = false` in a config file or
+    `GLMCODE_PROJECT_MAP=false` turns it off."""
+    project_map_chars: int = Field(default=32_000, ge=1000)
+    """The project map's size bound in characters (≥ 1,000; default 32,000, about 8,000 tokens):
+    past it, definitions are left out first, then deep folders are folded into one line each."""
     verify: list[str] = Field(default_factory=list)
     """Extra verify commands for goal mode (DESIGN §5), run after AGENT.md's and before
     `--verify`'s, duplicates dropped. Empty by default."""

@@ -240,8 +240,8 @@ def test_call_info_alone_decides(call: CallInfo, auto_edit: str) -> None:
 
 def test_tools_say_what_they_are() -> None:
     assert [(t.name, t.kind) for t in TOOLS] == [
-        ("read_file", "read"), ("write_file", "edit"), ("edit_file", "edit"), ("list_files", "read"),
-        ("search", "read"), ("run_shell", "exec"), ("git_status", "read"), ("git_diff", "read"),
+        ("read_file", "read"), ("write_file", "edit"), ("edit_file", "edit"), ("read_files", "read"),
+        ("list_files", "read"), ("search", "read"), ("run_shell", "exec"), ("git_status", "read"), ("git_diff", "read"),
         ("lint", "check"), ("run_tests", "check"), ("update_plan", "plan"),
     ]
     assert info("run_shell", command="git log --oneline | head -3").mutates is False

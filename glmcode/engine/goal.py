@@ -48,6 +48,9 @@ class GoalHost(Protocol):
     def emit(self, event: Event) -> None:
         """Send an event to the transcript and the front end."""
 
+    def task_text(self, text: str) -> str:
+        """`text` with its `@path` mentions attached and any change to the project map noted."""
+
 
 class GoalRunner:
     """Moves one goal through its stages, saving the state after every step."""
@@ -77,7 +80,8 @@ class GoalRunner:
     def _plan(self) -> None:
         self.session.permissions.read_only_reason = prompts.load("goal/plan_read_only.md")
         commands = "\n".join(f"- `{c}`" for c in self.state.verify_commands) or "- (none declared: say how you would check it)"
-        self._open_stage("goal/plan.md", goal=self.state.goal, verify=commands)
+        goal = self.state.goal if self.state.stage_started else self.session.task_text(self.state.goal)
+        self._open_stage("goal/plan.md", goal=goal, verify=commands)
         self.agent.run_until_idle()
         if not self.session.ctx.plan and not self.state.plan_nudged:
             self.state.plan_nudged = True

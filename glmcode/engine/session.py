@@ -52,6 +52,7 @@ from glmcode.tools.saved_outputs import OutputStore
 
 if TYPE_CHECKING:
     from glmcode.engine.goal_state import GoalState
+    from glmcode.engine.project_map import ProjectMap, Scan
 
 _DELTAS: dict[str, type[TextDelta | ReasoningDelta]] = {"text": TextDelta, "reasoning": ReasoningDelta}
 """Delta event class by its `type`, to rebuild the fragments `RedactingStream` passes on."""
@@ -178,6 +179,11 @@ class Session:
             record_reset=self._record_reset,
             checkpoint=self._checkpoint,
         )
+        self._map: ProjectMap | None = None
+        self._map_scan: Scan | None = None
+        """The map the model was last given (None: not given in this process yet)."""
+        self._map_fresh = False
+        """True from a new session's start to its first task: the map was scanned just now."""
         self._state = "new"
         self._run_started = 0
         self._undone_runs: set[int] = set()
@@ -199,6 +205,8 @@ class Session:
         self.transcript = Transcript(sessions_dir(self.root) / f"{self.id}.jsonl", self.redactor)
         if self.saved is None:
             self.transcript.write(self._meta())
+            self._map_scan = self._scan_map()
+            self._map_fresh = True
             self.agent.append({"role": "system", "content": self.redactor.text(self.system_prompt())})
         else:
             self._restore(self.saved)
@@ -254,7 +262,64 @@ class Session:
             )
         else:
             rules = prompts.load("no_rules.md")
-        return prompts.render("system.md", cwd=self.root, system=f"{platform.system()} {platform.machine()}", rules=rules)
+        project_map = ""
+        if self._map_scan is not None and self._map_scan.files:
+            from glmcode.engine.project_map import render
+
+            project_map = prompts.render("project_map.md", map=render(self._map_scan, self.config.settings.project_map_chars))
+        return prompts.render(
+            "system.md", cwd=self.root, system=f"{platform.system()} {platform.machine()}", rules=rules, project_map=project_map
+        )
+
+    def _scan_map(self) -> Scan | None:
+        """The workspace's map now, or None when the setting `project_map` is off."""
+        if not self.config.settings.project_map:
+            return None
+        if self._map is None:
+            from glmcode.engine.project_map import ProjectMap
+
+            self._map = ProjectMap(self.root, cache_path=self.root / GLMCODE_DIR / "cache" / "outline.json")
+        return self._map.scan()
+
+    def task_text(self, text: str) -> str:
+        """The first message of a task: `text` with its `@path` mentions attached, then, when the
+        workspace changed since the model was given the project map, what changed.
+
+        The map itself stays where it was (the system prompt is never rewritten): a change is a
+        note in the new message, so the cached prefix holds. A mention that names nothing is
+        reported with an `error` event (kind `mention`); it never stops the run.
+        """
+        from glmcode.engine import mentions
+
+        expanded = mentions.expand(text, self.root, self.ctx.output_chars)
+        for line in expanded.missing:
+            self.emit(Error(kind="mention", message=f"{line} (nothing attached for it)"))
+        return expanded.text + self._map_update()
+
+    def _map_update(self) -> str:
+        """The note on what changed in the map since the model last saw it, or ""."""
+        if self._map_fresh:
+            self._map_fresh = False
+            return ""
+        scan = self._scan_map()
+        if scan is None or not scan.files:
+            return ""
+        from glmcode.engine import project_map
+
+        limit = self.config.settings.project_map_chars
+        previous, self._map_scan = self._map_scan, scan
+        if previous is None:
+            text = project_map.render(scan, limit)
+            if any(text in str(m.get("content") or "") for m in self.conversation.messages if m.get("role") in ("system", "user")):
+                return ""
+            return "\n\n" + prompts.render("project_map_new.md", map=text)
+        changed = project_map.changes(previous, scan)
+        if not changed:
+            return ""
+        listed = "\n".join(changed)
+        if len(listed) > limit // 2:
+            return "\n\n" + prompts.render("project_map_new.md", map=project_map.render(scan, limit))
+        return "\n\n" + prompts.render("project_map_changed.md", changes=listed)
 
     def run(self, prompt: str | None) -> Result:
         """Send `prompt` (or, with None, continue a session that stopped mid-run) until the model
@@ -313,7 +378,7 @@ class Session:
             raise ConfigError(f"session {self.id} already finished; give a new instruction to continue it (glmcode run --resume {self.id} PROMPT)")
         self.start()
         if prompt:
-            self.agent.say(prompt)
+            self.agent.say(self.task_text(prompt))
         return "success", self.agent.run_until_idle().content.strip(), {}
 
     def _guarded(self, work: Work) -> Result:

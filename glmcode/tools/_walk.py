@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,11 +76,13 @@ def _start_chain(root: Path, start: Path) -> _Chain:
     return chain
 
 
-def walk(root: Path, start: Path) -> Iterator[Entry]:
+def walk(root: Path, start: Path, prune: Callable[[Entry], bool] | None = None) -> Iterator[Entry]:
     """Entries under the folder `start` (inside `root`, both resolved), breadth-first.
 
     Each folder's entries come sorted by name; ignored entries and everything below an ignored
-    folder are skipped; unreadable folders are skipped silently.
+    folder are skipped; unreadable folders are skipped silently. A folder for which `prune`
+    returns True is yielded but not entered (vendored or generated folders, for callers that
+    only say they were left out).
     """
     queue: deque[tuple[Path, _Chain]] = deque([(start, _start_chain(root, start))])
     while queue:
@@ -104,8 +106,9 @@ def walk(root: Path, start: Path) -> Iterator[Entry]:
             if _ignored(chain, rel, is_dir):
                 continue
             path = Path(item.path)
-            yield Entry(path=path, rel=rel, is_dir=is_dir, is_symlink=is_symlink)
-            if is_dir:
+            entry = Entry(path=path, rel=rel, is_dir=is_dir, is_symlink=is_symlink)
+            yield entry
+            if is_dir and not (prune is not None and prune(entry)):
                 queue.append((path, chain))
 
 

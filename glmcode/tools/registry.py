@@ -33,6 +33,7 @@ from glmcode.tools.git_status import GitStatus
 from glmcode.tools.lint import Lint
 from glmcode.tools.list_files import ListFiles
 from glmcode.tools.read_file import ReadFile
+from glmcode.tools.read_files import ReadFiles
 from glmcode.tools.run_shell import RunShell
 from glmcode.tools.run_tests import RunTests
 from glmcode.tools.search import Search
@@ -64,7 +65,7 @@ class InvalidArguments(ToolError):
 def builtin_tools() -> list[Tool]:
     """A fresh instance of every built-in tool, in the fixed order of DESIGN.md §4."""
     return [
-        ReadFile(), WriteFile(), EditFile(), ListFiles(), Search(), RunShell(),
+        ReadFile(), WriteFile(), EditFile(), ReadFiles(), ListFiles(), Search(), RunShell(),
         GitStatus(), GitDiff(), Lint(), RunTests(), UpdatePlan(),
     ]
 

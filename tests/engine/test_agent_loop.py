@@ -19,7 +19,7 @@ from glmcode.testing.engine import API_KEY, Engine, call, messages_of
 from glmcode.testing.repos import make_repo
 
 TOOL_ORDER = [
-    "read_file", "write_file", "edit_file", "list_files", "search", "run_shell",
+    "read_file", "write_file", "edit_file", "read_files", "list_files", "search", "run_shell",
     "git_status", "git_diff", "lint", "run_tests", "update_plan",
 ]
 

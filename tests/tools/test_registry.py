@@ -30,6 +30,7 @@ DESIGN_ORDER = [
     "read_file",
     "write_file",
     "edit_file",
+    "read_files",
     "list_files",
     "search",
     "run_shell",
@@ -43,6 +44,7 @@ REQUIRED = {
     "read_file": ["path"],
     "write_file": ["path", "content"],
     "edit_file": ["path", "old_string", "new_string"],
+    "read_files": ["paths"],
     "list_files": [],
     "search": ["pattern"],
     "run_shell": ["command"],
@@ -60,7 +62,7 @@ def test_tools_in_design_order_with_lookup(registry: ToolRegistry) -> None:
         assert registry.get(tool.name) is tool
         assert tool.kind in ("read", "edit", "exec", "check", "plan")
     assert registry.get("rm_rf") is None
-    assert len(registry) == 11
+    assert len(registry) == 12
 
 
 def test_schemas_are_stable_valid_and_described(registry: ToolRegistry) -> None:
@@ -250,8 +252,8 @@ def test_call_unknown_tool(call) -> None:
     result = call("delete_everything", "{}")
     assert not result.ok and result.summary == "unknown tool"
     assert result.output == (
-        "there is no tool named 'delete_everything'; the tools are: read_file, write_file, edit_file, list_files, "
-        "search, run_shell, git_status, git_diff, lint, run_tests, update_plan"
+        "there is no tool named 'delete_everything'; the tools are: read_file, write_file, edit_file, read_files, "
+        "list_files, search, run_shell, git_status, git_diff, lint, run_tests, update_plan"
     )
 
 
