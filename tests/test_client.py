@@ -15,7 +15,7 @@ import pytest
 from glmcode.config import Config, load_config
 from glmcode.model.client import (
     APIFailure,
-    ContextWindowExceeded,
+    ContextOverflow,
     GLMClient,
     RequestCancelled,
     _from_error_object,
@@ -378,10 +378,10 @@ def test_broken_off_streams_are_retried_then_fail_with_the_cause(tmp_path: Path,
 def test_context_window_exceeded_raises_its_own_error(tmp_path: Path) -> None:
     with GLMServer([ScriptedTurn(content="", finish_reason="model_context_window_exceeded")]) as server:
         config = server_config(tmp_path, server)
-        with pytest.raises(ContextWindowExceeded) as caught:
+        with pytest.raises(ContextOverflow) as caught:
             GLMClient(config).complete(body_for(config), lambda k, t: None)
         assert len(server.requests) == 1
-    assert isinstance(caught.value, APIFailure) and (caught.value.kind, caught.value.retryable) == ("context", False)
+    assert isinstance(caught.value, APIFailure) and (caught.value.kind, caught.value.retryable) == ("context_overflow", False)
 
 
 @pytest.mark.parametrize("reason", ["eos", "recitation", "weird\x1b[31m"])

@@ -86,7 +86,7 @@ def test_encoding_is_compact_and_keeps_key_order() -> None:
     conversation = Conversation({"model": "m"})
     conversation.append({"role": "user", "content": "hi"})
     assert conversation.body() == b'{"model":"m","messages":[{"role":"user","content":"hi"}]}'
-    assert conversation.size_bytes() == len(conversation.body()) - 2
+    assert conversation.size_bytes() == len(conversation.body())
 
 
 def test_head_must_not_contain_messages() -> None:
