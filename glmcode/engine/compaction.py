@@ -54,6 +54,10 @@ SUMMARY_SHARE = 0.12
 """Share of the usable window the summary may fill (longer ones keep their head and tail)."""
 STATE_SHARE = 0.12
 """Share of the usable window the task, the latest instruction and the kept state may fill each."""
+RESULT_SHARE = 0.6
+"""A compacted request takes at most this share of the input limit when it can (fewer kept
+turns otherwise), so that many turns fit before the threshold comes round again: compacting a
+turn at a time would cost a summary request per turn."""
 OVERFLOW_MARGIN = 0.9
 """After an overflow, the limit believed in becomes this share of the refused request's estimate."""
 MAX_OVERFLOW_RECOVERIES = 3
@@ -220,7 +224,7 @@ class Compactor:
 
     def _history(self, conversation: Conversation, cut: int, summary: str, kept: Kept) -> list[dict[str, Any]]:
         """The new history: system prompt, the compacted message, the turns from `cut` on — fewer
-        turns if the whole would still pass the threshold."""
+        turns if the whole would pass `RESULT_SHARE` of the input limit."""
         messages = conversation.messages
         chars = max(self.estimator.bytes_for(int(self.input_limit * STATE_SHARE)), output_budget.MIN_LIMIT)
         task = kept.task if kept.task is not None else _first_user(messages)
@@ -235,7 +239,7 @@ class Compactor:
             ),
         }
         fixed = conversation.head_size + conversation.message_size(0) + len(encode(context)) + 1
-        limit = self.estimator.bytes_for(self.trigger)
+        limit = self.estimator.bytes_for(int(self.input_limit * RESULT_SHARE))
         while cut < len(messages) and fixed + sum(conversation.message_size(i) for i in range(cut, len(messages))) > limit:
             cut = _next_turn(messages, cut + 1)
         return [messages[0], context, *messages[cut:]]

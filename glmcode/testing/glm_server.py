@@ -198,8 +198,9 @@ class GLMServer:
                 action.outcome.append("overflow")
                 return action
             side = self.side_answers(request.json) if self.side_answers is not None else None
-            if side is not None:
+            if side is not None:  # a side turn's first fault, if it has one, answers every time
                 action.turn, action.ctx = side, self._context(request, 0, cached)
+                action.fault = side.faults[0] if side.faults else None
                 action.outcome.append("side")
                 return action
             while self._queue:
