@@ -210,7 +210,9 @@ class Agent:
         compacted again (each time tighter) when the provider says it does not fit."""
         compactor = self.compactor
         if compactor is not None and (self.compact_first or compactor.due(self.conversation)):
-            self.compact_first = False
+            if self.compact_first:  # the provider refused this history before the session stopped
+                compactor.learn(self.conversation.size_bytes())
+                self.compact_first = False
             self.compact()
             self.budget.check(self.run_turns, self.run_usage.cost_usd)
         while True:

@@ -141,6 +141,9 @@ class Compactor:
         """The input limit an overflow taught (tokens, by the estimate), when below the window's."""
         self.overflows = 0
         """Overflows in a row since a request last fit."""
+        self.instruction: str | None = None
+        """The latest instruction the last compaction quoted: quoted again while no newer one
+        came (the transcript's compaction record keeps it for a resume)."""
 
     @property
     def input_limit(self) -> int:
@@ -172,10 +175,14 @@ class Compactor:
         row: even a minimal request does not fit.
         """
         self.overflows += 1
+        self.learn(body_bytes)
+        if self.overflows > MAX_OVERFLOW_RECOVERIES:
+            raise self.does_not_fit(self.estimator.tokens(body_bytes))
+
+    def learn(self, body_bytes: int) -> None:
+        """A body of `body_bytes` did not fit: the limit believed in drops below its estimate."""
         refused = self.estimator.tokens(body_bytes)
         self.learned_limit = max(min(self.input_limit, int(refused * OVERFLOW_MARGIN)), 1)
-        if self.overflows > MAX_OVERFLOW_RECOVERIES:
-            raise self.does_not_fit(refused)
 
     def does_not_fit(self, tokens: int) -> ContextOverflow:
         """The error that ends a run whose smallest request does not fit the window."""
@@ -217,7 +224,7 @@ class Compactor:
                 if turn.tool_calls:
                     turn = ask(_asked_again(body, turn))
             except ContextOverflow:
-                self.learned_limit = max(min(self.input_limit, int(self.estimator.tokens(len(body)) * OVERFLOW_MARGIN)), 1)
+                self.learn(len(body))
                 continue
             return "" if turn.tool_calls else turn.content.strip()
         return ""
@@ -227,22 +234,41 @@ class Compactor:
         turns if the whole would pass `RESULT_SHARE` of the input limit."""
         messages = conversation.messages
         chars = max(self.estimator.bytes_for(int(self.input_limit * STATE_SHARE)), output_budget.MIN_LIMIT)
+        summary_chars = max(self.estimator.bytes_for(int(self.input_limit * SUMMARY_SHARE)), output_budget.MIN_LIMIT)
         task = kept.task if kept.task is not None else _first_user(messages)
-        context = {
-            "role": "user",
-            "content": prompts.render(
-                "compacted.md",
-                task=output_budget.cut(task or "(no task was given)", chars),
-                latest=_latest_instruction(messages, cut, task, chars),
-                state=output_budget.cut(kept.state, chars) if kept.state else "",
-                summary=output_budget.cut(summary, max(self.estimator.bytes_for(int(self.input_limit * SUMMARY_SHARE)), output_budget.MIN_LIMIT)),
-            ),
-        }
-        fixed = conversation.head_size + conversation.message_size(0) + len(encode(context)) + 1
         limit = self.estimator.bytes_for(int(self.input_limit * RESULT_SHARE))
-        while cut < len(messages) and fixed + sum(conversation.message_size(i) for i in range(cut, len(messages))) > limit:
+        while True:
+            context = {
+                "role": "user",
+                "content": prompts.render(
+                    "compacted.md",
+                    task=output_budget.cut(task or "(no task was given)", chars),
+                    latest=self._latest_instruction(messages, cut, task, chars),
+                    state=output_budget.cut(kept.state, chars) if kept.state else "",
+                    summary=output_budget.cut(summary, summary_chars),
+                ),
+            }
+            fixed = conversation.head_size + conversation.message_size(0) + len(encode(context)) + 1
+            if cut >= len(messages) or fixed + sum(conversation.message_size(i) for i in range(cut, len(messages))) <= limit:
+                break
             cut = _next_turn(messages, cut + 1)
         return [messages[0], context, *messages[cut:]]
+
+
+    def _latest_instruction(self, messages: list[dict[str, Any]], cut: int, task: str | None, chars: int) -> str:
+        """The block quoting the last dropped `user` message (or, when that is an earlier
+        compacted message, the instruction it quoted), unless a kept one follows it or it is the
+        task itself; else empty. Remembers what it quoted in `instruction`."""
+        quoted: str | None = None
+        if not any(message.get("role") == "user" for message in messages[cut:]):
+            for message in reversed(messages[1:cut]):
+                if message.get("role") == "user":
+                    quoted = self.instruction if _is_compacted(message) else str(message.get("content") or "")
+                    break
+        self.instruction = quoted if quoted and quoted != task else None
+        if self.instruction is None:
+            return ""
+        return prompts.render("compacted_latest.md", instruction=output_budget.cut(self.instruction, chars))
 
 
 def summary_body(conversation: Conversation, limit_bytes: int) -> bytes:
@@ -334,20 +360,6 @@ def _first_user(messages: list[dict[str, Any]]) -> str | None:
         if message.get("role") == "user" and not _is_compacted(message):
             return str(message.get("content") or "")
     return None
-
-
-def _latest_instruction(messages: list[dict[str, Any]], cut: int, task: str | None, chars: int) -> str:
-    """The block quoting the last dropped `user` message, when no kept one follows it and it is
-    not the task itself or an earlier compacted message; else empty."""
-    if any(message.get("role") == "user" for message in messages[cut:]):
-        return ""
-    for message in reversed(messages[1:cut]):
-        if message.get("role") == "user":
-            text = str(message.get("content") or "")
-            if _is_compacted(message) or text == task:
-                return ""
-            return prompts.render("compacted_latest.md", instruction=output_budget.cut(text, chars))
-    return ""
 
 
 def _harness_summary(dropped: list[dict[str, Any]]) -> str:

@@ -226,6 +226,8 @@ class Session:
             if self.task is None:
                 self.task = next((str(m.get("content") or "") for m in self.saved.messages if m.get("role") == "user"), None)
             self.agent.compact_first = self.saved.stopped_on_overflow
+            if self.agent.compactor is not None:
+                self.agent.compactor.instruction = self.saved.instruction
         self._state = "started"
         self.emit(SessionStart(model=self.config.model, provider=self.config.provider.name, cwd=str(self.root), resumed=self.saved is not None))
 
@@ -573,7 +575,8 @@ class Session:
     def _record_compaction(self, messages: list[dict[str, Any]]) -> None:
         """Write a compacted history to the transcript as one record (the atomic switch)."""
         if self.transcript is not None:
-            self.transcript.compaction(messages, self.task)
+            compactor = self.agent.compactor
+            self.transcript.compaction(messages, self.task, compactor.instruction if compactor else None)
 
     def _kept(self) -> Kept:
         """What a compaction keeps besides the summary: the task, and the state of a running goal

@@ -79,10 +79,11 @@ class Transcript:
         """Record a message as sent to the model (secrets redacted)."""
         self.write({"kind": "message", "message": message})
 
-    def compaction(self, messages: list[dict[str, Any]], task: str | None) -> None:
+    def compaction(self, messages: list[dict[str, Any]], task: str | None, instruction: str | None = None) -> None:
         """Record a compacted history as one line: resume replays `messages`, then what follows.
-        `task` is the original task (kept for the next compaction and for session listings)."""
-        self.write({"kind": "compaction", "task": task, "messages": messages})
+        `task` is the original task, `instruction` the latest instruction the compaction quoted
+        (both kept for the next compaction; the task also for session listings)."""
+        self.write({"kind": "compaction", "task": task, "instruction": instruction, "messages": messages})
 
     def event(self, event: Event) -> None:
         """Record an event, deltas excepted. The event must be redacted already (`Session.emit`
@@ -112,6 +113,8 @@ class SavedSession:
     events: list[dict[str, Any]]
     task: str | None = None
     """The original task as the last compaction recorded it (None: never compacted)."""
+    instruction: str | None = None
+    """The latest instruction the last compaction quoted (None: none, or never compacted)."""
 
     @property
     def first_prompt(self) -> str:
@@ -159,6 +162,7 @@ def read_session(root: Path, session_id: str) -> SavedSession:
     messages: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     task: str | None = None
+    instruction: str | None = None
     for number, record in _records(path):
         kind = record.get("kind")
         if kind == "session":
@@ -173,12 +177,13 @@ def read_session(root: Path, session_id: str) -> SavedSession:
                 raise TranscriptError(f"{path}:{number}: a compaction record without its messages")
             messages = [_checked_message(message, path, number) for message in history]
             task = record.get("task") if isinstance(record.get("task"), str) else None
+            instruction = record.get("instruction") if isinstance(record.get("instruction"), str) else None
         elif kind == "event":
             event = record.get("event")
             if not isinstance(event, dict):
                 raise TranscriptError(f"{path}:{number}: an event record without an event object")
             events.append(event)
-    return SavedSession(session_id, path, meta, messages, events, task)
+    return SavedSession(session_id, path, meta, messages, events, task, instruction)
 
 
 def list_sessions(root: Path) -> list[SavedSession]:

@@ -7,19 +7,16 @@ request whenever it comes, so the scripted queue holds only the real turns.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from glmcode import prompts
 from glmcode.testing import ScriptedTurn
-from glmcode.testing.engine import Engine, answer_summaries, call, is_summary_request, messages_of
+from glmcode.testing.engine import Engine, answer_summaries, call, is_summary_request
 from glmcode.testing.glm_http import RecordedRequest
 from glmcode.testing.glm_script import OVERFLOWS, Fault
 from glmcode.testing.goal_scenario import calc_repo
-from glmcode.testing.repos import make_repo
 
 
 def tokens(request: RecordedRequest) -> int:
@@ -109,3 +106,104 @@ def test_a_200_turn_goal_in_an_8000_token_window_finishes_verified(glm_server, e
     assert "Stage: implement" in context and "[x] Read calc.py and check.py" in context
     for request in real_requests(glm_server):
         well_formed(request.json["messages"])
+
+
+def test_the_verify_history_and_the_fix_instruction_survive_a_compaction_in_a_fix_round(glm_server, engine: Engine, tmp_path: Path):
+    repo = calc_repo(tmp_path)
+    reads = [ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="check.py")]) for _ in range(25)]
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("read_file", path="calc.py")]), plan(["pending"] * 4), ScriptedTurn(content="Plan."),
+        ScriptedTurn(tool_calls=[call("edit_file", path="calc.py", old_string="a - b", new_string="a * b")]), ScriptedTurn(content="Done."),
+        *reads,
+        ScriptedTurn(tool_calls=[call("edit_file", path="calc.py", old_string="a * b", new_string="a + b")]), ScriptedTurn(content="Fixed."),
+        ScriptedTurn(content="## Report"),
+    ])
+    glm_server.context_window = 8000
+    glm_server.side_answers = answer_summaries()
+    run = engine.run_goal("make add correct", root=repo, permission_mode="full-auto", context_window=8000)
+
+    assert run.returncode == 0 and run.result["rounds"] == 1, run.result
+    contexts = [r.json["messages"][1]["content"] for r in real_requests(glm_server) if "[glmcode: compaction]" in r.json["messages"][1]["content"]]
+    assert contexts, "the fix round was compacted"
+    assert "verify 1: FAIL `python check.py` (exit 1)" in contexts[-1]
+    assert "Stage: implement, round 1 of at most 3" in contexts[-1]
+    assert "Verification failed (round 1 of at most 3 fix rounds)" in contexts[-1], "the dropped fix instruction is quoted"
+    assert "add(2, 3) returned 6" in contexts[-1]
+
+
+# -- the example: big tool results in a 16,000-token window ------------------------------
+
+def test_thirty_reads_of_a_26_kb_file_in_a_16000_token_window_never_pass_the_window(glm_server, engine: Engine, repo: Path):
+    (repo / "big.py").write_text("".join(f"value_{i:04d} = {i} * 2  # a line of a big module, long enough\n" for i in range(420)))
+    assert 25_000 < (repo / "big.py").stat().st_size < 28_000
+    glm_server.script([
+        *[ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="big.py")]) for _ in range(30)],
+        ScriptedTurn(content="Read it thirty times."),
+    ])
+    glm_server.context_window = 16000
+    glm_server.side_answers = answer_summaries()
+    run = engine.run("read big.py thirty times", context_window=16000)
+
+    assert run.returncode == 0, run.result
+    assert run.result["summary"] == "Read it thirty times."
+    assert max(tokens(r) for r in glm_server.requests) <= 16000
+    assert all("overflow" not in r.outcome for r in glm_server.requests)
+    assert run.of_type("compaction")
+    for request in glm_server.requests:
+        well_formed(request.json["messages"])
+
+
+# -- context overflow: every host's way of saying it --------------------------------------------
+
+@pytest.mark.parametrize("shape", sorted(OVERFLOWS))
+def test_an_overflow_is_compacted_and_retried_not_fatal(glm_server, engine: Engine, repo: Path, shape: str):
+    (repo / "big.txt").write_text(("x" * 80 + "\n") * 110)
+    glm_server.script([
+        *[ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="big.txt")]) for _ in range(3)],
+        ScriptedTurn(content="done"),
+    ])
+    glm_server.context_window, glm_server.overflow = 7000, shape  # glmcode believes in the preset's 1M window
+    glm_server.side_answers = answer_summaries()
+    run = engine.run("read big.txt three times")
+
+    assert run.returncode == 0, run.result
+    overflows = [r for r in glm_server.requests if r.outcome == "overflow"]
+    assert overflows, "the server refused a request"
+    errors = run.of_type("error")
+    assert errors and all(e["kind"] == "context_overflow" for e in errors)
+    assert run.of_type("compaction")
+    assert len(overflows) <= 3, "a refused body is never sent again as it was"
+    assert len({r.body for r in overflows}) == len(overflows)
+    assert tokens(glm_server.requests[-1]) <= 7000
+
+
+def test_when_even_a_minimal_request_does_not_fit_the_run_stops_with_exit_3(glm_server, engine: Engine):
+    glm_server.script([ScriptedTurn(content="never")])
+    glm_server.context_window = 1000  # the tool list alone is bigger
+    run = engine.run("hello")
+    assert run.returncode == 3
+    assert run.result["status"] == "error"
+    assert "even a minimal request does not fit" in run.result["summary"]
+    assert len(glm_server.requests) <= 4
+
+
+def test_resume_after_an_overflow_compacts_first_instead_of_resending(glm_server, engine: Engine, repo: Path):
+    (repo / "big.txt").write_text(("y" * 80 + "\n") * 150)
+    glm_server.script([ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="big.txt")]), ScriptedTurn(content="never")])
+    glm_server.context_window = 5000
+    glm_server.side_answers = lambda request: (
+        ScriptedTurn(faults=[Fault(kind="http_error", status=400, code="1113", message="Insufficient balance")])
+        if is_summary_request(request) else None
+    )
+    first = engine.run("read big.txt")
+    assert first.returncode == 3 and "Insufficient balance" in first.result["summary"]
+    refused = [r.body for r in glm_server.requests if r.outcome == "overflow"]
+    assert refused
+
+    glm_server.requests.clear()
+    glm_server.side_answers = answer_summaries()
+    resumed = engine.resume(first.result["session_id"])
+    assert resumed.returncode == 0, resumed.result
+    assert resumed.result["summary"] == "never"
+    assert is_summary_request(glm_server.requests[0].json), "the resumed session compacted first"
+    assert all(r.body not in refused for r in glm_server.requests), "the refused body was sent again"
