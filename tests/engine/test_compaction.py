@@ -7,11 +7,13 @@ request whenever it comes, so the scripted queue holds only the real turns.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from glmcode import prompts
 from glmcode.testing import ScriptedTurn
 from glmcode.testing.engine import Engine, answer_summaries, call, is_summary_request
 from glmcode.testing.glm_http import RecordedRequest
@@ -51,7 +53,8 @@ STEPS = ["Read calc.py and check.py", "Survey the other modules", "Fix add", "Re
 
 
 def plan(statuses: list[str]) -> ScriptedTurn:
-    return ScriptedTurn(chunk_chars=1000, tool_calls=[call("update_plan", steps=[{"step": s, "status": st} for s, st in zip(STEPS, statuses, strict=True)], explanation="python check.py")])
+    steps = [{"step": step, "status": status} for step, status in zip(STEPS, statuses, strict=True)]
+    return ScriptedTurn(chunk_chars=1000, tool_calls=[call("update_plan", steps=steps, explanation="python check.py")])
 
 
 def test_a_200_turn_goal_in_an_8000_token_window_finishes_verified(glm_server, engine: Engine, tmp_path: Path):
@@ -207,3 +210,119 @@ def test_resume_after_an_overflow_compacts_first_instead_of_resending(glm_server
     assert resumed.result["summary"] == "never"
     assert is_summary_request(glm_server.requests[0].json), "the resumed session compacted first"
     assert all(r.body not in refused for r in glm_server.requests), "the refused body was sent again"
+
+
+# -- the summary request ------------------------------------------------------------------------
+
+def small_window_run(glm_server, engine: Engine, repo: Path, turns: int = 6, **settings: Any):
+    """A run whose history passes the threshold of a 6,000-token window after a few reads."""
+    (repo / "mid.txt").write_text(("z" * 60 + "\n") * 40)
+    glm_server.script([
+        *[ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="mid.txt")]) for _ in range(turns)],
+        ScriptedTurn(content="finished"),
+    ])
+    return engine.run("read mid.txt a few times", context_window=6000, **settings)
+
+
+def test_the_summary_request_puts_its_instruction_in_the_last_tool_result(glm_server, engine: Engine, repo: Path):
+    glm_server.side_answers = answer_summaries("Summary: read mid.txt.")
+    run = small_window_run(glm_server, engine, repo)
+    assert run.returncode == 0, run.result
+    summaries = [r for r in glm_server.requests if is_summary_request(r.json)]
+    assert summaries
+    for request in summaries:
+        messages = request.json["messages"]
+        well_formed(messages)
+        assert messages[-1]["role"] == "tool", "no user message inside the tool loop"
+        assert messages[-1]["content"].endswith(prompts.load("compact.md"))
+    compaction = run.of_type("compaction")[0]
+    assert compaction["dropped_turns"] >= 1 and compaction["tokens_after"] < compaction["tokens_before"]
+    after = real_requests(glm_server)[-1].json["messages"]
+    assert "Summary: read mid.txt. (summary" in after[1]["content"]
+    assert "read mid.txt a few times" in after[1]["content"], "the task is kept verbatim"
+
+
+def test_a_tool_call_in_the_summary_answer_is_answered_and_the_summary_asked_again(glm_server, engine: Engine, repo: Path):
+    asked: list[dict[str, Any]] = []
+
+    def side(request: dict[str, Any]) -> ScriptedTurn | None:
+        if not is_summary_request(request):
+            return None
+        asked.append(request)
+        if len(asked) % 2 == 1:
+            return ScriptedTurn(tool_calls=[call("read_file", path="mid.txt")])
+        return ScriptedTurn(content="Summary: written on the second ask.")
+
+    glm_server.side_answers = side
+    run = small_window_run(glm_server, engine, repo)
+    assert run.returncode == 0, run.result
+    second = asked[1]["messages"]
+    well_formed(second)
+    call_message, result = second[-2], second[-1]
+    assert call_message["tool_calls"][0]["function"]["name"] == "read_file"
+    assert result["tool_call_id"] == call_message["tool_calls"][0]["id"]
+    assert result["content"].startswith(prompts.load("compact_no_tools.md"))
+    after = real_requests(glm_server)[-1].json["messages"]
+    assert "Summary: written on the second ask." in after[1]["content"]
+    assert not any(e["name"] == "read_file" and e["id"] == call_message["tool_calls"][0]["id"] for e in run.of_type("tool_call")), (
+        "the summary's tool call was not run"
+    )
+
+
+def test_a_summary_that_keeps_calling_tools_falls_back_to_one_written_by_glmcode(glm_server, engine: Engine, repo: Path):
+    glm_server.side_answers = lambda request: ScriptedTurn(tool_calls=[call("git_status")]) if is_summary_request(request) else None
+    run = small_window_run(glm_server, engine, repo)
+    assert run.returncode == 0, run.result
+    context = real_requests(glm_server)[-1].json["messages"][1]["content"]
+    assert prompts.load("compact_fallback.md").splitlines()[0] in context
+    assert 'you called read_file {"path":"mid.txt"}' in context
+
+
+def test_the_summary_request_counts_against_the_cost_budget(glm_server, engine: Engine, repo: Path):
+    dollar = {"prompt_tokens": 1_000_000, "completion_tokens": 0}  # $1 a request at price_input 1.0
+    glm_server.side_answers = lambda request: ScriptedTurn(tool_calls=[call("git_status")], usage=dollar) if is_summary_request(request) else None
+    (repo / "mid.txt").write_text(("z" * 60 + "\n") * 40)
+    glm_server.script([ScriptedTurn(tool_calls=[call("read_file", path="mid.txt")], usage=dollar), ScriptedTurn(content="never", usage=dollar)])
+    run = engine.run("read", context_window=6000, max_cost=1.5, price_input=1.0, price_output=1.0, price_cached=1.0)
+
+    assert run.returncode == 4, run.result
+    assert run.result["usage"]["cost_usd"] == 2.0, "one request past the budget at most: the summary's second ask was not sent"
+    assert [is_summary_request(r.json) for r in glm_server.requests] == [False, True]
+
+
+def test_a_host_without_usage_gets_an_estimate_said_as_such(glm_server, engine: Engine):
+    glm_server.script([ScriptedTurn(content="hi", usage={})])
+    run = engine.run("hello")
+    usage = run.of_type("usage")[0]
+    assert usage["estimated"] is True
+    assert abs(usage["prompt_tokens"] - len(glm_server.requests[0].body) / 3) <= 1
+    assert usage["completion_tokens"] > 0
+
+
+# -- on disk: a kill at any point resumes well-formed --------------------------------------------
+
+def test_a_kill_at_any_point_of_a_compaction_resumes_to_a_well_formed_conversation(glm_server, engine: Engine, repo: Path):
+    from glmcode.engine.transcript import read_session
+
+    glm_server.side_answers = answer_summaries()
+    run = small_window_run(glm_server, engine, repo)
+    assert run.returncode == 0 and run.of_type("compaction")
+    path = Path(run.result["transcript_path"])
+    lines = path.read_bytes().split(b"\n")
+    compaction_line = next(i for i, line in enumerate(lines) if line.startswith(b'{"kind":"compaction"'))
+    system = json.loads(lines[1])["message"]
+    cuts = [b"\n".join(lines[:n]) + b"\n" for n in range(compaction_line - 3, min(compaction_line + 4, len(lines)))]
+    cuts.append(b"\n".join(lines[:compaction_line]) + b"\n" + lines[compaction_line][: len(lines[compaction_line]) // 2])
+    for number, cut in enumerate(cuts):
+        session_id = f"20260101-000000-{number:06x}"
+        (path.parent / f"{session_id}.jsonl").write_bytes(cut)
+        saved = read_session(repo, session_id)
+        session, _ = engine.session(resume=session_id)
+        session.start()
+        session.close()
+        messages = session.conversation.messages
+        assert messages[0] == system, f"cut {number}: the system prompt is lost"
+        well_formed(messages)
+        compacted = b'{"kind":"compaction"' in cut and cut.split(b'{"kind":"compaction"')[1].find(b"\n") >= 0
+        assert ("[glmcode: compaction]" in str(messages[1]["content"])) == compacted, f"cut {number}"
+        assert saved.first_prompt == "read mid.txt a few times"
