@@ -234,6 +234,8 @@ class Agent:
         assert compactor is not None
         size = self.conversation.size_bytes()
         compactor.overflowed(size)
+        if not compactor.can_compact(self.conversation):
+            raise compactor.does_not_fit(self.estimator.tokens(size)) from None
         self.emit(Error(kind="context_overflow", message=f"{overflow.message}; compacting and retrying"))
         share = compactor.window.keep_share / (2 ** compactor.overflows)
         if not self.compact(keep_share=share):

@@ -162,7 +162,12 @@ class Compactor:
 
     def due(self, conversation: Conversation) -> bool:
         """Whether the next request would pass the threshold (and there is a turn to drop)."""
-        return self.tokens(conversation) > self.trigger and _first_turn(conversation.messages) is not None
+        return self.tokens(conversation) > self.trigger and self.can_compact(conversation)
+
+    @staticmethod
+    def can_compact(conversation: Conversation) -> bool:
+        """Whether the conversation has a turn (a model reply) that compaction could drop."""
+        return _first_turn(conversation.messages) is not None
 
     def fitted(self) -> None:
         """A request fit: overflows no longer come in a row."""
