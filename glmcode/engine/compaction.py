@@ -216,7 +216,7 @@ class Compactor:
         new = self._history(conversation, cut, summary, kept)
         commit(new)
         kept_turns = sum(1 for message in new[2:] if message.get("role") == "assistant")
-        dropped = sum(1 for message in messages[1:cut] if message.get("role") == "assistant")
+        dropped = sum(1 for message in messages if message.get("role") == "assistant") - kept_turns
         return Compaction(tokens_before=tokens_before, tokens_after=self.tokens(conversation), dropped_turns=dropped, turns_kept=kept_turns)
 
     def _summary(self, conversation: Conversation, ask: Ask) -> str:
