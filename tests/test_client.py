@@ -186,6 +186,22 @@ def test_context_overflow_in_every_hosts_wording_is_a_distinct_unretried_failure
 
 
 @pytest.mark.parametrize(
+    ("error", "window"),
+    [
+        ({"message": "This model's maximum context length is 16384 tokens. However, you requested 122946 tokens"}, 16384),
+        ({"message": "The input (61709 tokens) is longer than the model's context length (40960 tokens)."}, 40960),
+        ({"message": "The prompt (total length 25938) is too long to fit into the model (context length 4096)."}, 4096),
+        ({"message": "Input prompt (35247 tokens) is too long and exceeds limit of 1000"}, 1000),
+        ({"message": "the request exceeds the available context size", "type": "exceed_context_size_error", "n_ctx": 8192}, 8192),
+        ({"code": "1261", "message": "Prompt exceeds max length"}, None),
+    ],
+)
+def test_an_overflow_keeps_the_window_the_host_states(error: dict, window: int | None) -> None:
+    failure = _from_error_object(error, 400)
+    assert isinstance(failure, ContextOverflow) and failure.window == window
+
+
+@pytest.mark.parametrize(
     ("message", "status"),
     [
         ("Request too large for gpt-4 in organization org-x on tokens per min (TPM): Limit 10000, Requested 12000.", 429),

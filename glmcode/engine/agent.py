@@ -233,7 +233,7 @@ class Agent:
         compactor = self.compactor
         assert compactor is not None
         size = self.conversation.size_bytes()
-        compactor.overflowed(size)
+        compactor.overflowed(size, overflow.window)
         if not compactor.can_compact(self.conversation):
             raise compactor.does_not_fit(self.estimator.tokens(size)) from None
         self.emit(Error(kind="context_overflow", message=f"{overflow.message}; compacting and retrying"))

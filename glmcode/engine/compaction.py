@@ -173,21 +173,25 @@ class Compactor:
         """A request fit: overflows no longer come in a row."""
         self.overflows = 0
 
-    def overflowed(self, body_bytes: int) -> None:
-        """The provider refused a body of `body_bytes` as too long: believe in a lower limit.
+    def overflowed(self, body_bytes: int, window: int | None = None) -> None:
+        """The provider refused a body of `body_bytes` as too long (saying its context `window`
+        in tokens, when it did): believe in a lower limit.
 
         Raises `ContextOverflow` (exit 3) when that happened `MAX_OVERFLOW_RECOVERIES` times in a
         row: even a minimal request does not fit.
         """
         self.overflows += 1
-        self.learn(body_bytes)
+        self.learn(body_bytes, window)
         if self.overflows > MAX_OVERFLOW_RECOVERIES:
             raise self.does_not_fit(self.estimator.tokens(body_bytes))
 
-    def learn(self, body_bytes: int) -> None:
-        """A body of `body_bytes` did not fit: the limit believed in drops below its estimate."""
-        refused = self.estimator.tokens(body_bytes)
-        self.learned_limit = max(min(self.input_limit, int(refused * OVERFLOW_MARGIN)), 1)
+    def learn(self, body_bytes: int, window: int | None = None) -> None:
+        """A body of `body_bytes` did not fit: the limit believed in drops below its estimate,
+        and below the host's stated `window` (tokens) minus room for the answer when it said one."""
+        limit = int(self.estimator.tokens(body_bytes) * OVERFLOW_MARGIN)
+        if window:
+            limit = min(limit, window - min(self.window.reserve, window // 4))
+        self.learned_limit = max(min(self.input_limit, limit), 1)
 
     def does_not_fit(self, tokens: int) -> ContextOverflow:
         """The error that ends a run whose smallest request does not fit the window."""
@@ -228,8 +232,8 @@ class Compactor:
                 turn = ask(body)
                 if turn.tool_calls:
                     turn = ask(_asked_again(body, turn))
-            except ContextOverflow:
-                self.learn(len(body))
+            except ContextOverflow as overflow:
+                self.learn(len(body), overflow.window)
                 continue
             return "" if turn.tool_calls else turn.content.strip()
         return ""

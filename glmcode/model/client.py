@@ -87,10 +87,34 @@ class APIFailure(Exception):
 
 
 class ContextOverflow(APIFailure):
-    """The request is longer than the model's context window: never retried as it is."""
+    """The request is longer than the model's context window: never retried as it is.
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+    `window` is the context window in tokens when the host said it (OpenAI, vLLM, SGLang and
+    llama.cpp do, in the message or an `n_ctx` field), else None.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None, window: int | None = None) -> None:
         super().__init__(message, retryable=False, code=code, status=status, kind="context_overflow")
+        self.window = window
+
+
+_STATED_WINDOW = re.compile(
+    r"maximum context length is (\d+)|model'?s context length \((\d+)|\(context length (\d+)\)"
+    r"|exceeds limit of (\d+)|maximum model length (?:of |is )?(\d+)",
+    re.IGNORECASE,
+)
+
+
+def stated_window(error: dict[str, Any]) -> int | None:
+    """The context window an overflow error states (`n_ctx`, or a number in its wording), or None."""
+    n_ctx = error.get("n_ctx")
+    if isinstance(n_ctx, int) and not isinstance(n_ctx, bool) and n_ctx > 0:
+        return n_ctx
+    match = _STATED_WINDOW.search(str(error.get("message") or ""))
+    if match is None:
+        return None
+    value = int(next(group for group in match.groups() if group))
+    return value if value > 0 else None
 
 
 def is_context_overflow(code: str | None, status: int | None, message: str) -> bool:
@@ -375,7 +399,7 @@ def _from_error_object(error: dict[str, Any], status: int | None, retry_after: f
     message = str(error.get("message") or "no message")
     kind = error.get("type")
     if is_context_overflow(code, status, message) or (isinstance(kind, str) and kind in CONTEXT_OVERFLOW_CODES):
-        return ContextOverflow(message, code=code, status=status)
+        return ContextOverflow(message, code=code, status=status, window=stated_window(error))
     if code is not None and code.isdigit() and int(code) >= 1000:
         retryable = code in RETRYABLE_CODES
     elif code in RETRYABLE_CODES:

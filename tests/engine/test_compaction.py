@@ -327,3 +327,29 @@ def test_a_kill_at_any_point_of_a_compaction_resumes_to_a_well_formed_conversati
         compacted = b'{"kind":"compaction"' in cut and cut.split(b'{"kind":"compaction"')[1].find(b"\n") >= 0
         assert ("[glmcode: compaction]" in str(messages[1]["content"])) == compacted, f"cut {number}"
         assert saved.first_prompt == "read mid.txt a few times"
+
+
+# -- the window arithmetic ----------------------------------------------------------------------
+
+def test_an_overflow_lowers_the_limit_to_the_hosts_stated_window_or_below_the_refused_request():
+    from glmcode.engine.compaction import MAX_OVERFLOW_RECOVERIES, Compactor, Window
+    from glmcode.model.client import ContextOverflow
+    from glmcode.model.tokens import TokenEstimator
+
+    window = Window.of(1_000_000, 65_536, None, 0.85, 0.25)
+    assert (window.reserve, window.usable) == (65_536, 934_464)
+    assert Window.of(8000, 65_536, None, 0.85, 0.25).usable == 6000, "a small window keeps most of itself for input"
+    estimator = TokenEstimator()
+    estimator.calibrate(4000, 1000)
+    compactor = Compactor(window, estimator)
+    assert compactor.trigger == int(934_464 * 0.85)
+    compactor.overflowed(40_000)
+    assert compactor.learned_limit == 9000, "0.9 of the refused request's 10,000 tokens"
+    compactor.overflowed(40_000, window=8192)
+    assert compactor.learned_limit == 8192 - 2048, "the stated window minus room for the answer"
+    assert compactor.trigger == int(6144 * 0.85)
+    compactor.fitted()
+    for _ in range(MAX_OVERFLOW_RECOVERIES):
+        compactor.overflowed(1000)
+    with pytest.raises(ContextOverflow, match="even a minimal request does not fit"):
+        compactor.overflowed(1000)
