@@ -199,7 +199,8 @@ class Compactor:
             f"even a minimal request does not fit the model's context window: about {tokens:,} tokens "
             f"(estimated; system prompt, tools, task and summary) against a window of {self.window.context_window:,} "
             f"with {self.window.reserve:,} kept for the answer. Raise context_window if the model allows more, "
-            "or shorten the task or the repository's rules"
+            "lower max_tokens (vLLM-style hosts count it against the window), or shorten the task or the "
+            "repository's rules"
         )
 
     def compact(self, conversation: Conversation, *, ask: Ask, commit: Commit, kept: Kept, keep_share: float | None = None) -> Compaction | None:
