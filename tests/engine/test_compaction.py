@@ -113,7 +113,7 @@ def test_a_200_turn_goal_in_an_8000_token_window_finishes_verified(glm_server, e
 
 def test_the_verify_history_and_the_fix_instruction_survive_a_compaction_in_a_fix_round(glm_server, engine: Engine, tmp_path: Path):
     repo = calc_repo(tmp_path, **{"notes.txt": "a note on the calculator's history\n" * 40})
-    reads = [ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="notes.txt")]) for _ in range(14)]
+    reads = [ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="notes.txt", offset=i + 1)]) for i in range(14)]
     glm_server.script([
         ScriptedTurn(tool_calls=[call("read_file", path="calc.py")]), plan(["pending"] * 4), ScriptedTurn(content="Plan."),
         ScriptedTurn(tool_calls=[call("edit_file", path="calc.py", old_string="a - b", new_string="a * b")]), ScriptedTurn(content="Done."),
@@ -141,12 +141,12 @@ def test_thirty_reads_of_a_26_kb_file_in_a_16000_token_window_never_pass_the_win
     (repo / "big.py").write_text("".join(f"value_{i:04d} = {i} * 2  # a line of a big module, long enough\n" for i in range(420)))
     assert 25_000 < (repo / "big.py").stat().st_size < 28_000
     glm_server.script([
-        *[ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="big.py")]) for _ in range(30)],
+        *[ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="big.py", offset=i + 1)]) for i in range(30)],
         ScriptedTurn(content="Read it thirty times."),
     ])
     glm_server.context_window = 16000
     glm_server.side_answers = answer_summaries()
-    run = engine.run("read big.py thirty times", context_window=16000)
+    run = engine.run("read big.py thirty times", context_window=16000, tool_output_share=0.5)  # results of ~24K characters
 
     assert run.returncode == 0, run.result
     assert run.result["summary"] == "Read it thirty times."
@@ -163,7 +163,7 @@ def test_thirty_reads_of_a_26_kb_file_in_a_16000_token_window_never_pass_the_win
 def test_an_overflow_is_compacted_and_retried_not_fatal(glm_server, engine: Engine, repo: Path, shape: str):
     (repo / "big.txt").write_text(("x" * 80 + "\n") * 110)
     glm_server.script([
-        *[ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="big.txt")]) for _ in range(3)],
+        *[ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="big.txt", offset=i + 1)]) for i in range(3)],
         ScriptedTurn(content="done"),
     ])
     glm_server.context_window, glm_server.overflow = 7000, shape  # glmcode believes in the preset's 1M window
@@ -219,7 +219,7 @@ def small_window_run(glm_server, engine: Engine, repo: Path, turns: int = 6, **s
     """A run whose history passes the threshold of a 6,000-token window after a few reads."""
     (repo / "mid.txt").write_text(("z" * 60 + "\n") * 40)
     glm_server.script([
-        *[ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="mid.txt")]) for _ in range(turns)],
+        *[ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="mid.txt", offset=i + 1)]) for i in range(turns)],
         ScriptedTurn(content="finished"),
     ])
     return engine.run("read mid.txt a few times", context_window=6000, **settings)
@@ -276,7 +276,7 @@ def test_a_summary_that_keeps_calling_tools_falls_back_to_one_written_by_glmcode
     assert run.returncode == 0, run.result
     context = real_requests(glm_server)[-1].json["messages"][1]["content"]
     assert prompts.load("compact_fallback.md").splitlines()[0] in context
-    assert 'you called read_file {"path":"mid.txt"}' in context
+    assert 'you called read_file {"path":"mid.txt","offset":' in context
 
 
 def test_the_summary_request_counts_against_the_cost_budget(glm_server, engine: Engine, repo: Path):
