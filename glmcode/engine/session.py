@@ -104,6 +104,14 @@ def list_paths(root: Path, limit: int = PATHS_LIMIT) -> list[tuple[str, bool]]:
     return entries
 
 
+def _window(config: Config) -> Window:
+    """The compaction window of a config: its context window, output reserve, threshold, share kept."""
+    settings = config.settings
+    return Window.of(
+        config.context_window, settings.max_tokens, settings.output_reserve_tokens, settings.compact_threshold, settings.compact_keep_share
+    )
+
+
 def goal_refusal(permission_mode: str, can_ask: bool) -> str | None:
     """Why a goal cannot run (None when it can): in `ask` or `read-only` mode with nobody to ask,
     every edit would be refused. `can_ask`: an approver is there (a terminal, the TUI)."""
@@ -178,13 +186,7 @@ class Session:
             record=self._record_message,
             prices=config.prices,
             redactor=self.redactor,
-            compactor=Compactor(
-                Window.of(
-                    config.context_window, settings.max_tokens, settings.output_reserve_tokens,
-                    settings.compact_threshold, settings.compact_keep_share,
-                ),
-                TokenEstimator(),
-            ),
+            compactor=Compactor(_window(config), TokenEstimator()),
             record_compaction=self._record_compaction,
             kept=self._kept,
             checkpoint=self._checkpoint,
@@ -501,6 +503,8 @@ class Session:
         settings = self.config.settings.model_copy(update=changes)
         self.config = resolve(settings)
         self.ctx.output_chars = self.config.output_chars
+        if self.agent.compactor is not None:
+            self.agent.compactor.window = _window(self.config)
         self.agent.client.reconfigure(self.config)
         self.conversation.set_head(request_head(self.config, self.tools.schemas()))
 

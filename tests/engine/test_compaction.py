@@ -353,3 +353,10 @@ def test_an_overflow_lowers_the_limit_to_the_hosts_stated_window_or_below_the_re
         compactor.overflowed(1000)
     with pytest.raises(ContextOverflow, match="even a minimal request does not fit"):
         compactor.overflowed(1000)
+
+
+def test_a_new_context_window_mid_session_moves_the_threshold(engine: Engine):
+    session, _ = engine.session(context_window=100_000)
+    assert session.agent.compactor is not None and session.agent.compactor.window.context_window == 100_000
+    session.reconfigure(context_window=20_000)
+    assert session.agent.compactor.window.context_window == 20_000 and session.agent.compactor.window.usable == 15_000
