@@ -14,10 +14,11 @@ reason (`_check_finish`: every finish reason has a defined outcome).
 A request longer than the model's window fails as a `ContextOverflow` (never retried: the same
 body would fail again; the agent compacts instead). Recognised: Z.ai's code 1261 ("Prompt
 exceeds max length"), `finish_reason: model_context_window_exceeded`, HTTP 413, an error
-`code` or `type` naming it (any status), and 4xx bodies or in-stream errors worded the way OpenAI (`context_length_exceeded`, "maximum context length is"), vLLM
-("... is too long and exceeds limit", "too long to fit into the model"), SGLang ("is longer
-than the model's context length") and llama.cpp (`exceed_context_size_error`, "exceeds the
-available context size") word it. A 429 never counts: "Request too large ... tokens per min"
+`code` or `type` naming it (any status), and 4xx bodies or in-stream errors worded the way
+OpenAI (`context_length_exceeded`, "maximum context length is"), vLLM ("... is too long and
+exceeds limit", "too long to fit into the model"), SGLang ("is longer than the model's context
+length") and llama.cpp (`exceed_context_size_error`, "exceeds the available context size")
+word it; the window the host states, when it does, comes with it. A 429 never counts: "Request too large ... tokens per min"
 is a rate limit.
 """
 
