@@ -100,7 +100,21 @@ class Settings(BaseSettings):
     """Nucleus sampling, 0.01..1 (DESIGN §2 rule 7); None sends nothing (the provider's default)."""
     context_window: int | None = Field(default=None, ge=1024)
     """The model's context window in tokens (≥ 1024); None means the preset's (DESIGN §2 table).
-    Compaction starts when a prompt passes 85 % of it; the TUI shows the share used."""
+    Every request is estimated before it is sent; past `compact_threshold` of the window minus
+    `output_reserve_tokens` the history is compacted first. The TUI shows the share used.
+    `GLMCODE_CONTEXT_WINDOW`."""
+    compact_threshold: float = Field(default=0.85, ge=0.2, le=0.98)
+    """Share (0.2..0.98) of the usable window — `context_window` minus `output_reserve_tokens` —
+    that the next request's estimated tokens may reach; past it the history is compacted before
+    the request is sent. Default 0.85."""
+    output_reserve_tokens: int | None = Field(default=None, ge=0)
+    """Tokens of the window kept free for the answer (reasoning included), ≥ 0; None means
+    `max_tokens`, but never more than a quarter of the window (a small window still gets room
+    for its input)."""
+    compact_keep_share: float = Field(default=0.25, ge=0.0, le=0.6)
+    """Share (0..0.6) of the usable window that the most recent turns, kept verbatim, may fill
+    after a compaction (the rest is system prompt, task, plan, verify history and the summary).
+    Default 0.25; 0 keeps no turn, only the summary."""
     price_input: float | None = None
     """Price of uncached input, USD per 1M tokens; None means the preset's (DESIGN §2 lists the
     known ones), and no price at all leaves cost unknown and `--max-cost` unusable."""

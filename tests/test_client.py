@@ -15,11 +15,12 @@ import pytest
 from glmcode.config import Config, load_config
 from glmcode.model.client import (
     APIFailure,
-    ContextWindowExceeded,
+    ContextOverflow,
     GLMClient,
     RequestCancelled,
     _from_error_object,
     _retry_after,
+    is_context_overflow,
     request_head,
 )
 from glmcode.model.conversation import Conversation
@@ -160,6 +161,59 @@ def test_in_stream_error_without_code_or_status_is_retryable() -> None:
     failure = _from_error_object({"message": "stream broke"}, None)
     assert (failure.retryable, failure.code, failure.status) == (True, None, None)
     assert _from_error_object({}, None).message == "no message"
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        ({"code": "1261", "message": "Prompt exceeds max length"}, 400),
+        ({"code": 1261, "message": "Prompt exceeds max length"}, None),
+        ({"code": "context_length_exceeded", "message": "This model's maximum context length is 8192 tokens."}, 400),
+        ({"code": 400, "message": "This model's maximum context length is 16384 tokens. However, you requested 122946 tokens"}, 400),
+        ({"code": 400, "message": "Input prompt (35247 tokens) is too long and exceeds limit of 1000"}, 400),
+        ({"message": "The prompt (total length 25938) is too long to fit into the model (context length 4096)."}, 400),
+        ({"code": 400, "message": "The input (61709 tokens) is longer than the model's context length (40960 tokens)."}, 400),
+        ({"code": 500, "message": "the request exceeds the available context size", "type": "exceed_context_size_error"}, 500),
+        ({"code": 400, "message": "the request exceeds the available context size, try increasing it"}, 400),
+        ({"message": "prompt is too long: 210000 tokens > 200000 maximum"}, 400),
+        ({"message": "Request Entity Too Large"}, 413),
+    ],
+)
+def test_context_overflow_in_every_hosts_wording_is_a_distinct_unretried_failure(error: dict, status: int | None) -> None:
+    failure = _from_error_object(error, status)
+    assert isinstance(failure, ContextOverflow)
+    assert failure.retryable is False and failure.kind == "context_overflow"
+
+
+@pytest.mark.parametrize(
+    ("error", "window"),
+    [
+        ({"message": "This model's maximum context length is 16384 tokens. However, you requested 122946 tokens"}, 16384),
+        ({"message": "The input (61709 tokens) is longer than the model's context length (40960 tokens)."}, 40960),
+        ({"message": "The prompt (total length 25938) is too long to fit into the model (context length 4096)."}, 4096),
+        ({"message": "Input prompt (35247 tokens) is too long and exceeds limit of 1000"}, 1000),
+        ({"message": "the request exceeds the available context size", "type": "exceed_context_size_error", "n_ctx": 8192}, 8192),
+        ({"code": "1261", "message": "Prompt exceeds max length"}, None),
+    ],
+)
+def test_an_overflow_keeps_the_window_the_host_states(error: dict, window: int | None) -> None:
+    failure = _from_error_object(error, 400)
+    assert isinstance(failure, ContextOverflow) and failure.window == window
+
+
+@pytest.mark.parametrize(
+    ("message", "status"),
+    [
+        ("Request too large for gpt-4 in organization org-x on tokens per min (TPM): Limit 10000, Requested 12000.", 429),
+        ("The upstream request took too long", 400),
+        ("max_tokens is too large: 200000", 400),
+        ("maximum context length is 8192 tokens", 503),
+        ("Insufficient balance", 400),
+    ],
+)
+def test_other_failures_are_not_taken_for_an_overflow(message: str, status: int) -> None:
+    assert not is_context_overflow(None, status, message)
+    assert not isinstance(_from_error_object({"message": message}, status), ContextOverflow)
 
 
 def test_retry_after_is_kept_on_the_failure() -> None:
@@ -378,10 +432,10 @@ def test_broken_off_streams_are_retried_then_fail_with_the_cause(tmp_path: Path,
 def test_context_window_exceeded_raises_its_own_error(tmp_path: Path) -> None:
     with GLMServer([ScriptedTurn(content="", finish_reason="model_context_window_exceeded")]) as server:
         config = server_config(tmp_path, server)
-        with pytest.raises(ContextWindowExceeded) as caught:
+        with pytest.raises(ContextOverflow) as caught:
             GLMClient(config).complete(body_for(config), lambda k, t: None)
         assert len(server.requests) == 1
-    assert isinstance(caught.value, APIFailure) and (caught.value.kind, caught.value.retryable) == ("context", False)
+    assert isinstance(caught.value, APIFailure) and (caught.value.kind, caught.value.retryable) == ("context_overflow", False)
 
 
 @pytest.mark.parametrize("reason", ["eos", "recitation", "weird\x1b[31m"])

@@ -86,9 +86,42 @@ def test_encoding_is_compact_and_keeps_key_order() -> None:
     conversation = Conversation({"model": "m"})
     conversation.append({"role": "user", "content": "hi"})
     assert conversation.body() == b'{"model":"m","messages":[{"role":"user","content":"hi"}]}'
-    assert conversation.size_bytes() == len(conversation.body()) - 2
+    assert conversation.size_bytes() == len(conversation.body())
 
 
 def test_head_must_not_contain_messages() -> None:
     with pytest.raises(ValueError, match="must not contain messages"):
         Conversation({"model": "m", "messages": []})
+
+
+def test_message_sizes_and_side_bodies_need_no_re_encoding_of_the_history() -> None:
+    conversation = Conversation(HEAD)
+    for message in MESSAGES:
+        conversation.append(message)
+    assert conversation.head_size + sum(conversation.message_size(i) for i in range(len(MESSAGES))) == conversation.size_bytes()
+    extra = {"role": "user", "content": "summarise"}
+    side = conversation.body_with([extra], len(MESSAGES))
+    assert json.loads(side)["messages"] == [*MESSAGES, extra]
+    changed = {**MESSAGES[-1], "content": "changed"}
+    assert json.loads(conversation.body_with([changed], len(MESSAGES) - 1))["messages"] == [*MESSAGES[:-1], changed]
+    assert json.loads(conversation.body_with([extra], 0))["messages"] == [extra]
+    assert json.loads(conversation.body_with([], 2))["messages"] == MESSAGES[:2]
+    assert json.loads(conversation.body())["messages"] == MESSAGES, "a side body leaves the conversation as it was"
+    with pytest.raises(ValueError):
+        conversation.body_with([], len(MESSAGES) + 1)
+
+
+def test_the_token_estimate_starts_high_and_calibrates_from_the_providers_count() -> None:
+    from glmcode.model.tokens import MAX_BYTES_PER_TOKEN, MIN_BYTES_PER_TOKEN, TokenEstimator
+
+    estimator = TokenEstimator()
+    assert estimator.tokens(4000) > 4000 // 4, "uncalibrated, it errs high"
+    assert estimator.tokens(0) == 0 and estimator.tokens(1) == 1
+    estimator.calibrate(4000, 1000)
+    assert estimator.calibrated and estimator.tokens(8000) == 2000 and estimator.bytes_for(10) == 40
+    estimator.calibrate(4000, 0)
+    assert estimator.bytes_per_token == 4.0, "a missing count teaches nothing"
+    estimator.calibrate(10, 1000)
+    assert estimator.bytes_per_token == MIN_BYTES_PER_TOKEN
+    estimator.calibrate(100_000, 1)
+    assert estimator.bytes_per_token == MAX_BYTES_PER_TOKEN

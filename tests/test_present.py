@@ -204,6 +204,9 @@ def test_retry_compaction_and_error_lines() -> None:
     assert present.compaction_line(Compaction(tokens_before=900_000, tokens_after=40_000, dropped_turns=120)) == (
         "compacted 900.0k → 40.0k tokens · 120 turns summarised"
     )
+    assert present.compaction_line(Compaction(tokens_before=9000, tokens_after=4000, dropped_turns=12, turns_kept=3)) == (
+        "compacted 9.0k → 4.0k tokens · 12 turns summarised, 3 kept"
+    )
     assert present.compaction_line(Compaction(tokens_before=1200, tokens_after=1, dropped_turns=1)) == (
         "compacted 1.2k → 1 token · 1 turn summarised"
     )

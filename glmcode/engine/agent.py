@@ -15,13 +15,23 @@ from collections.abc import Callable
 from typing import Any
 
 from glmcode import prompts
-from glmcode.engine import compaction
 from glmcode.engine.budget import Budget
-from glmcode.engine.compaction import AUTO_COMPACT_SHARE
-from glmcode.engine.events import Emit, Plan, ReasoningDelta, TextDelta, ToolCall, ToolResultEvent, Usage, UsageTotals
+from glmcode.engine.compaction import Compactor, Kept
+from glmcode.engine.events import (
+    Emit,
+    Error,
+    Plan,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    ToolResultEvent,
+    Usage,
+    UsageTotals,
+)
 from glmcode.engine.loop_guard import LoopGuard
-from glmcode.model.client import GLMClient, RequestCancelled
-from glmcode.model.conversation import Conversation
+from glmcode.model.client import ContextOverflow, GLMClient, RequestCancelled
+from glmcode.model.conversation import Conversation, encode
+from glmcode.model.tokens import TokenEstimator
 from glmcode.model.turn import AssistantTurn, ParamTypes, RawToolCall, param_types_of
 from glmcode.providers import cost_usd
 from glmcode.redaction import Redactor
@@ -63,10 +73,15 @@ class Agent:
         record: Callable[[dict[str, Any]], None],
         prices: tuple[float | None, float | None, float | None] = (None, None, None),
         redactor: Redactor | None = None,
-        context_window: int | None = None,
-        record_reset: Callable[[], None] = lambda: None,
+        compactor: Compactor | None = None,
+        record_compaction: Callable[[list[dict[str, Any]]], None] = lambda messages: None,
+        kept: Callable[[], Kept] = lambda: Kept(task=None),
         checkpoint: Callable[[str], None] = lambda label: None,
     ) -> None:
+        """`compactor` keeps requests inside the window (None: never compacted; then no estimate
+        is made either but for usage a host does not report); `record_compaction(messages)`
+        writes a new history to the transcript as one record; `kept()` says what a compaction
+        re-injects (task, goal state, plan)."""
         self.client = client
         self.conversation = conversation
         self.tools = tools
@@ -82,8 +97,14 @@ class Agent:
         self._param_types_cache: ParamTypes = {}
         self._stop: type[Exception] | None = None
         self._stop_message = ""
-        self._context_window = context_window
-        self._record_reset = record_reset
+        self.compactor = compactor
+        self.estimator = compactor.estimator if compactor else TokenEstimator()
+        """Estimates a request's tokens from its bytes, calibrated from the provider's usage."""
+        self._record_compaction = record_compaction
+        self._kept = kept
+        self.compact_first = False
+        """Compact before the next request whatever the estimate says (a resumed session that
+        stopped on a context overflow)."""
         self._checkpoint = checkpoint
         self._checkpoint_due = False
         self.turns = 0
@@ -144,9 +165,7 @@ class Agent:
         while True:
             self._raise_if_stopped()
             self.budget.check(self.run_turns, self.run_usage.cost_usd)
-            if self._context_window and self.last_prompt_tokens > AUTO_COMPACT_SHARE * self._context_window:
-                self.compact()
-            turn = self._request()
+            turn = self._fitting_request()
             self.append(turn.to_message())
             if turn.tool_calls:
                 for index, call in enumerate(turn.tool_calls, 1):
@@ -186,51 +205,104 @@ class Agent:
                 continue
             return turn
 
-    def compact(self) -> None:
-        """Summarise the conversation and restart it from the summary (emits `compaction`)."""
+    def _fitting_request(self) -> AssistantTurn:
+        """The next request, compacted first when its estimate passes the threshold, and
+        compacted again (each time tighter) when the provider says it does not fit."""
+        compactor = self.compactor
+        if compactor is not None and (self.compact_first or compactor.due(self.conversation)):
+            if self.compact_first:  # the provider refused this history before the session stopped
+                compactor.learn(self.conversation.size_bytes())
+                self.compact_first = False
+            self.compact()
+            self.budget.check(self.run_turns, self.run_usage.cost_usd)
+        while True:
+            try:
+                turn = self._request()
+            except ContextOverflow as overflow:
+                if compactor is None:
+                    raise
+                self._recover(overflow)
+                continue
+            if compactor is not None:
+                compactor.fitted()
+            return turn
 
-        def ask(text: str) -> str:
-            self.say(text)
-            return self.request_text()
+    def _recover(self, overflow: ContextOverflow) -> None:
+        """The provider refused the request as too long: compact with a lower limit (keeping
+        fewer turns each time in a row), or raise when nothing is left to drop."""
+        compactor = self.compactor
+        assert compactor is not None
+        size = self.conversation.size_bytes()
+        compactor.overflowed(size, overflow.window)
+        if not compactor.can_compact(self.conversation):
+            raise compactor.does_not_fit(self.estimator.tokens(size)) from None
+        self.emit(Error(kind="context_overflow", message=f"{overflow.message}; compacting and retrying"))
+        share = compactor.window.keep_share / (2 ** compactor.overflows)
+        if not self.compact(keep_share=share):
+            raise compactor.does_not_fit(self.estimator.tokens(size)) from None
+        self.budget.check(self.run_turns, self.run_usage.cost_usd)
 
-        event = compaction.compact(
-            self.conversation, ask=ask, append=self.append, record_reset=self._record_reset, tokens_before=self.last_prompt_tokens
-        )
+    def compact(self, keep_share: float | None = None) -> bool:
+        """Compact the conversation now (emits `compaction`); False when there is no turn to drop
+        (or no compactor). `keep_share` overrides the share of the window kept turns may fill.
+
+        The summary is a side request (checked against the budgets, counted like any other);
+        its errors but an overflow propagate with the conversation unchanged.
+        """
+        if self.compactor is None:
+            return False
+        event = self.compactor.compact(self.conversation, ask=self._ask_side, commit=self._commit, kept=self._kept(), keep_share=keep_share)
+        if event is None:
+            return False
         self.emit(event)
-        self.last_prompt_tokens = 0
+        self.last_prompt_tokens = event.tokens_after
+        return True
 
-    def request_text(self) -> str:
-        """One request whose answer is kept as text only: tool calls in it are not run."""
-        turn = self._request()
-        message = turn.to_message()
-        message.pop("tool_calls", None)
-        self.append(message)
-        return turn.content.strip()
+    def _ask_side(self, body: bytes) -> AssistantTurn:
+        """One side request (the compaction summary), budgets checked first; nothing enters the history."""
+        self._raise_if_stopped()
+        self.budget.check(self.run_turns, self.run_usage.cost_usd)
+        return self._request(body)
 
-    def _request(self) -> AssistantTurn:
+    def _commit(self, messages: list[dict[str, Any]]) -> None:
+        """Switch to a compacted history: one transcript record first, then the conversation."""
+        self._record_compaction(messages)
+        self.conversation.restart(messages)
+
+    def _request(self, side: bytes | None = None) -> AssistantTurn:
+        """One request: the conversation's body, or the `side` body (whose partial answer, if
+        cancelled, is not kept)."""
         def on_delta(kind: str, text: str) -> None:
             self.emit(ReasoningDelta(text=text) if kind == "reasoning" else TextDelta(text=text))
 
+        body = self.conversation.body() if side is None else side
         try:
-            turn = self.client.complete(
-                self.conversation.body(), on_delta, turn_number=self.turns, param_types=self._param_types()
-            )
+            turn = self.client.complete(body, on_delta, turn_number=self.turns, param_types=self._param_types())
         except RequestCancelled as cancelled:
             partial = cancelled.partial
-            if partial is not None and (partial.content or partial.reasoning):
+            if side is None and partial is not None and (partial.content or partial.reasoning):
                 self.append(partial.to_message())
             self._raise_if_stopped()
             raise Interrupted("the request was cancelled") from None
         self.turns += 1
-        self._checkpoint_due = True
-        self._emit_usage(turn)
+        if side is None:
+            self._checkpoint_due = True
+        self._emit_usage(turn, len(body))
         return turn
 
-    def _emit_usage(self, turn: AssistantTurn) -> None:
+    def _emit_usage(self, turn: AssistantTurn, body_bytes: int) -> None:
+        """Emit the request's `usage`: the provider's, or the local estimate (`estimated`) when
+        it reported none; a reported `prompt_tokens` calibrates the estimator."""
         raw = turn.usage or {}
         prompt_tokens = _count(raw, "prompt_tokens")
         cached = _count(raw.get("prompt_tokens_details"), "cached_tokens")
         completion = _count(raw, "completion_tokens")
+        estimated = prompt_tokens == 0
+        if estimated:
+            prompt_tokens = self.estimator.tokens(body_bytes)
+            completion = completion or self.estimator.tokens(len(encode(turn.to_message())))
+        else:
+            self.estimator.calibrate(body_bytes, prompt_tokens)
         usage = Usage(
             prompt_tokens=prompt_tokens,
             completion_tokens=completion,
@@ -238,6 +310,7 @@ class Agent:
             reasoning_tokens=_count(raw.get("completion_tokens_details"), "reasoning_tokens"),
             cost_usd=cost_usd(self._prices, prompt_tokens, cached, completion),
             finish_reason=turn.finish_reason,
+            estimated=estimated,
         )
         self.usage.add(usage)
         self.run_usage.add(usage)

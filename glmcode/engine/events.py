@@ -106,12 +106,19 @@ class Verify(Event):
 
 
 class Compaction(Event):
-    """Earlier turns were summarised to fit the context window."""
+    """Earlier turns were summarised to fit the context window.
+
+    Token counts are the local estimate of the request before and after (the provider counts
+    only what is sent); a turn is one model reply with the tool results it asked for.
+    """
 
     type: Literal["compaction"] = "compaction"
     tokens_before: int
     tokens_after: int
     dropped_turns: int
+    """Turns replaced by the summary."""
+    turns_kept: int = 0
+    """The most recent turns kept verbatim after the summary."""
 
 
 class Usage(Event):
@@ -124,6 +131,9 @@ class Usage(Event):
     reasoning_tokens: int = 0
     cost_usd: float | None = None
     finish_reason: str | None = None
+    estimated: bool = False
+    """True when the host reported no usage: the token counts are glmcode's local estimate
+    (request and answer bytes over the calibrated bytes-per-token ratio)."""
 
 
 class Retry(Event):

@@ -154,6 +154,15 @@ class GoalRunner:
         self.state.stage_started = False
         self._save()
 
+    def save_for_compaction(self) -> GoalState:
+        """Save the state with the plan as it is now (the model may have updated it since the
+        stage began) and return it as `goal.json` holds it: what a compaction re-injects."""
+        if self.session.ctx.plan:
+            self.state.plan = list(self.session.ctx.plan)
+            self.state.plan_explanation = self.session.ctx.plan_explanation or self.state.plan_explanation
+        self._save()
+        return goal_state.load(self.root, self.session.id) or self.state
+
     def _save(self) -> None:
         """Save the state, secrets redacted (the goal text is the user's and may hold one)."""
         goal_state.save(self.session.redactor.value(self.state), self.root, self.session.id)

@@ -26,6 +26,7 @@ from glmcode import __version__, prompts
 from glmcode.config import Config
 from glmcode.engine.agent import Agent, Interrupted, Looping, ModelGaveUp
 from glmcode.engine.budget import Budget, BudgetExhausted
+from glmcode.engine.compaction import Compactor, Kept, Window, render_state
 from glmcode.engine.events import (
     Emit,
     Error,
@@ -41,6 +42,7 @@ from glmcode.engine.transcript import GLMCODE_DIR, SavedSession, Transcript, new
 from glmcode.errors import ConfigError
 from glmcode.model.client import APIFailure, GLMClient, OnRetry, request_head
 from glmcode.model.conversation import Conversation
+from glmcode.model.tokens import TokenEstimator
 from glmcode.redaction import Redactor
 from glmcode.rules.agent_md import Rules, load_rules
 from glmcode.rules.permissions import Approver as Approver  # re-exported: what a front end gives a session
@@ -51,6 +53,7 @@ from glmcode.tools.registry import ToolRegistry
 from glmcode.tools.saved_outputs import OutputStore
 
 if TYPE_CHECKING:
+    from glmcode.engine.goal import GoalRunner
     from glmcode.engine.goal_state import GoalState
     from glmcode.engine.project_map import ProjectMap, Scan
 
@@ -99,6 +102,14 @@ def list_paths(root: Path, limit: int = PATHS_LIMIT) -> list[tuple[str, bool]]:
         if len(entries) >= limit:
             break
     return entries
+
+
+def _window(config: Config) -> Window:
+    """The compaction window of a config: its context window, output reserve, threshold, share kept."""
+    settings = config.settings
+    return Window.of(
+        config.context_window, settings.max_tokens, settings.output_reserve_tokens, settings.compact_threshold, settings.compact_keep_share
+    )
 
 
 def goal_refusal(permission_mode: str, can_ask: bool) -> str | None:
@@ -175,8 +186,9 @@ class Session:
             record=self._record_message,
             prices=config.prices,
             redactor=self.redactor,
-            context_window=config.context_window,
-            record_reset=self._record_reset,
+            compactor=Compactor(_window(config), TokenEstimator()),
+            record_compaction=self._record_compaction,
+            kept=self._kept,
             checkpoint=self._checkpoint,
         )
         self._map: ProjectMap | None = None
@@ -184,6 +196,9 @@ class Session:
         """The map the model was last given (None: not given in this process yet)."""
         self._map_fresh = False
         """True from a new session's start to its first task: the map was scanned just now."""
+        self.task: str | None = resume.task if resume else None
+        """The session's original task, verbatim: what compaction keeps (a goal's text instead while one runs)."""
+        self._goal: GoalRunner | None = None
         self._state = "new"
         self._run_started = 0
         self._undone_runs: set[int] = set()
@@ -210,6 +225,11 @@ class Session:
             self.agent.append({"role": "system", "content": self.redactor.text(self.system_prompt())})
         else:
             self._restore(self.saved)
+            if self.task is None:
+                self.task = next((str(m.get("content") or "") for m in self.saved.messages if m.get("role") == "user"), None)
+            self.agent.compact_first = self.saved.stopped_on_overflow
+            if self.agent.compactor is not None:
+                self.agent.compactor.instruction = self.saved.instruction
         self._state = "started"
         self.emit(SessionStart(model=self.config.model, provider=self.config.provider.name, cwd=str(self.root), resumed=self.saved is not None))
 
@@ -335,7 +355,7 @@ class Session:
         def work() -> tuple[ResultStatus, str, dict[str, Any]]:
             self.start()
             state = self.new_goal(goal, verify) if isinstance(goal, str) else goal
-            return GoalRunner(self, state).run()
+            return self._run_goal(GoalRunner(self, state))
 
         return self._guarded(work)
 
@@ -359,9 +379,17 @@ class Session:
             if refusal:
                 raise ConfigError(refusal)
             self.start()
-            return GoalRunner(self, state).run()
+            return self._run_goal(GoalRunner(self, state))
 
         return self._guarded(work)
+
+    def _run_goal(self, runner: GoalRunner) -> tuple[ResultStatus, str, dict[str, Any]]:
+        """Run a goal, known to compaction while it runs (its state is what compaction keeps)."""
+        self._goal = runner
+        try:
+            return runner.run()
+        finally:
+            self._goal = None
 
     def run_plan(self, task: str) -> Result:
         """A read-only planning turn (the TUI's /plan): the model may explore and submit a plan."""
@@ -378,6 +406,8 @@ class Session:
             raise ConfigError(f"session {self.id} already finished; give a new instruction to continue it (glmcode run --resume {self.id} PROMPT)")
         self.start()
         if prompt:
+            if self.task is None:
+                self.task = self.redactor.text(prompt)
             self.agent.say(self.task_text(prompt))
         return "success", self.agent.run_until_idle().content.strip(), {}
 
@@ -473,21 +503,21 @@ class Session:
         settings = self.config.settings.model_copy(update=changes)
         self.config = resolve(settings)
         self.ctx.output_chars = self.config.output_chars
+        if self.agent.compactor is not None:
+            self.agent.compactor.window = _window(self.config)
         self.agent.client.reconfigure(self.config)
         self.conversation.set_head(request_head(self.config, self.tools.schemas()))
 
     def compact(self) -> bool:
-        """Summarise the conversation now and restart it from the summary (the TUI's /compact).
+        """Compact the conversation now, as an automatic compaction would (the TUI's /compact):
+        the model summarises, the new history keeps the task, the plan and the recent turns.
 
-        Emits `compaction`; returns False, doing nothing, when there is nothing to compact yet.
-        Raises what a model request raises (`APIFailure`, `Interrupted`); it is not a run, so
-        there is no `Result`.
+        Emits `compaction`; returns False, doing nothing, when there is no turn to drop yet.
+        Raises what a model request raises (`APIFailure`, `Interrupted`, `BudgetExhausted`); it
+        is not a run, so there is no `Result`.
         """
         self.start()
-        if len(self.conversation.messages) <= 1:
-            return False
-        self.agent.compact()
-        return True
+        return self.agent.compact()
 
     def diff(self) -> tuple[bool, str]:
         """The workspace's uncommitted changes (the TUI's /diff), as the `git_diff` tool sees them.
@@ -546,9 +576,19 @@ class Session:
         if self.transcript is not None:
             self.transcript.message(message)
 
-    def _record_reset(self) -> None:
+    def _record_compaction(self, messages: list[dict[str, Any]]) -> None:
+        """Write a compacted history to the transcript as one record (the atomic switch)."""
         if self.transcript is not None:
-            self.transcript.reset()
+            compactor = self.agent.compactor
+            self.transcript.compaction(messages, self.task, compactor.instruction if compactor else None)
+
+    def _kept(self) -> Kept:
+        """What a compaction keeps besides the summary: the task, and the state of a running goal
+        (saved to `goal.json` first, the plan as it is now, and re-read from there) or the plan."""
+        if self._goal is not None:
+            state = self._goal.save_for_compaction()
+            return Kept(task=state.goal, state=render_state(state.plan, state.plan_explanation, state))
+        return Kept(task=self.task, state=render_state(self.ctx.plan, self.ctx.plan_explanation, None))
 
     def _checkpoint(self, label: str) -> None:
         """Save the work tree before a change, so `glmcode undo` can take it back (best effort)."""

@@ -3,8 +3,10 @@
 One JSON object a line, written and flushed as things happen, so a crash loses at most the line
 being written. Kinds: `session` (first line: who, where, which model — never the API key),
 `message` (every message sent to the model, as sent but for redaction), `event` (every event except the
-streamed text deltas, which the assistant message holds in full), `reset` (the conversation was
-compacted and restarts with the messages that follow). Resume reads the messages back.
+streamed text deltas, which the assistant message holds in full), `compaction` (the conversation
+was compacted: the record holds the whole new history and the task, so the switch is one line —
+a kill before it or a torn line leaves the old history; `reset`, from older versions, restarted
+from the messages that follow). Resume reads the messages back.
 
 No secret reaches the file: records pass the session's `Redactor`; events arrive already
 redacted (`Session.emit` is the one step every event passes).
@@ -77,9 +79,11 @@ class Transcript:
         """Record a message as sent to the model (secrets redacted)."""
         self.write({"kind": "message", "message": message})
 
-    def reset(self) -> None:
-        """Mark that the conversation restarts here (compaction): resume replays only what follows."""
-        self.write({"kind": "reset"})
+    def compaction(self, messages: list[dict[str, Any]], task: str | None, instruction: str | None = None) -> None:
+        """Record a compacted history as one line: resume replays `messages`, then what follows.
+        `task` is the original task, `instruction` the latest instruction the compaction quoted
+        (both kept for the next compaction; the task also for session listings)."""
+        self.write({"kind": "compaction", "task": task, "instruction": instruction, "messages": messages})
 
     def event(self, event: Event) -> None:
         """Record an event, deltas excepted. The event must be redacted already (`Session.emit`
@@ -107,13 +111,32 @@ class SavedSession:
     meta: dict[str, Any]
     messages: list[dict[str, Any]]
     events: list[dict[str, Any]]
+    task: str | None = None
+    """The original task as the last compaction recorded it (None: never compacted)."""
+    instruction: str | None = None
+    """The latest instruction the last compaction quoted (None: none, or never compacted)."""
 
     @property
     def first_prompt(self) -> str:
+        """The task the session began with (its first user message, or the one a compaction kept)."""
+        if self.task is not None:
+            return self.task
         for message in self.messages:
             if message.get("role") == "user":
                 return str(message.get("content", ""))
         return ""
+
+    @property
+    def stopped_on_overflow(self) -> bool:
+        """Whether the provider's last word was a context overflow that no compaction followed
+        (a resume compacts first instead of sending the same body again)."""
+        pending = False
+        for event in self.events:
+            if event.get("type") == "compaction":
+                pending = False
+            elif event.get("type") == "error" and event.get("kind") == "context_overflow":
+                pending = True
+        return pending
 
     @property
     def last_result(self) -> dict[str, Any] | None:
@@ -138,6 +161,8 @@ def read_session(root: Path, session_id: str) -> SavedSession:
     meta: dict[str, Any] = {}
     messages: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
+    task: str | None = None
+    instruction: str | None = None
     for number, record in _records(path):
         kind = record.get("kind")
         if kind == "session":
@@ -146,12 +171,19 @@ def read_session(root: Path, session_id: str) -> SavedSession:
             messages.append(_checked_message(record.get("message"), path, number))
         elif kind == "reset":
             messages.clear()
+        elif kind == "compaction":
+            history = record.get("messages")
+            if not isinstance(history, list):
+                raise TranscriptError(f"{path}:{number}: a compaction record without its messages")
+            messages = [_checked_message(message, path, number) for message in history]
+            task = record.get("task") if isinstance(record.get("task"), str) else None
+            instruction = record.get("instruction") if isinstance(record.get("instruction"), str) else None
         elif kind == "event":
             event = record.get("event")
             if not isinstance(event, dict):
                 raise TranscriptError(f"{path}:{number}: an event record without an event object")
             events.append(event)
-    return SavedSession(session_id, path, meta, messages, events)
+    return SavedSession(session_id, path, meta, messages, events, task, instruction)
 
 
 def list_sessions(root: Path) -> list[SavedSession]:

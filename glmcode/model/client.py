@@ -10,11 +10,22 @@ dropped or garbled streams, HTTP 200 bodies carrying an `error` object, and stre
 provider broke off (`finish_reason` network_error, error, abort); `Retry-After` is honoured.
 Everything else fails fast with an `APIFailure` naming the provider's error code or the finish
 reason (`_check_finish`: every finish reason has a defined outcome).
+
+A request longer than the model's window fails as a `ContextOverflow` (never retried: the same
+body would fail again; the agent compacts instead). Recognised: Z.ai's code 1261 ("Prompt
+exceeds max length"), `finish_reason: model_context_window_exceeded`, HTTP 413, an error
+`code` or `type` naming it (any status), and 4xx bodies or in-stream errors worded the way
+OpenAI (`context_length_exceeded`, "maximum context length is"), vLLM ("... is too long and
+exceeds limit", "too long to fit into the model"), SGLang ("is longer than the model's context
+length") and llama.cpp (`exceed_context_size_error`, "exceeds the available context size")
+word it; the window the host states, when it does, comes with it. A 429 never counts: "Request too large ... tokens per min"
+is a rate limit.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -32,6 +43,16 @@ RETRYABLE_CODES = frozenset({"500", "1120", "1231", "1234", "1302", "1303", "130
 """Z.ai business codes that mean "try again later"."""
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 MAX_RETRY_AFTER_S = 300.0
+CONTEXT_OVERFLOW_CODES = frozenset({"1261", "context_length_exceeded", "exceed_context_size_error", "string_above_max_length"})
+"""Error codes (or `type`s) that mean the request is longer than the model's context window."""
+_OVERFLOW_WORDING = re.compile(
+    r"context[ _-]?(length|window|size)[ _-]?(is )?exceeded|maximum context length|prompt exceeds max length"
+    r"|exceeds? (the )?(available|maximum|max) context|longer than the model'?s context length"
+    r"|too long to fit into the model|(prompt|input|request|messages?)\b[^.]{0,80}\b(?<!took )too long"
+    r"|exceeds? (the )?(context|model'?s) (window|length|limit)|(input|prompt) length[^.]{0,40}exceeds",
+    re.IGNORECASE,
+)
+"""How hosts word a context overflow in an error message (see the module docstring)."""
 
 OnDelta = Callable[[str, str], None]
 OnRetry = Callable[[int, str, float], None]
@@ -66,12 +87,44 @@ class APIFailure(Exception):
         return f"{provider} API error{where}: {self.message}"
 
 
-class ContextWindowExceeded(APIFailure):
-    """The request no longer fits the model's context window (`finish_reason:
-    model_context_window_exceeded`): not retried as is; the engine compacts and asks again."""
+class ContextOverflow(APIFailure):
+    """The request is longer than the model's context window: never retried as it is.
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
-        super().__init__(message, retryable=False, code=code, status=status, kind="context")
+    `window` is the context window in tokens when the host said it (OpenAI, vLLM, SGLang and
+    llama.cpp do, in the message or an `n_ctx` field), else None.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None, window: int | None = None) -> None:
+        super().__init__(message, retryable=False, code=code, status=status, kind="context_overflow")
+        self.window = window
+
+
+_STATED_WINDOW = re.compile(
+    r"maximum context length is (\d+)|model'?s context length \((\d+)|\(context length (\d+)\)"
+    r"|exceeds limit of (\d+)|maximum model length (?:of |is )?(\d+)",
+    re.IGNORECASE,
+)
+
+
+def stated_window(error: dict[str, Any]) -> int | None:
+    """The context window an overflow error states (`n_ctx`, or a number in its wording), or None."""
+    n_ctx = error.get("n_ctx")
+    if isinstance(n_ctx, int) and not isinstance(n_ctx, bool) and n_ctx > 0:
+        return n_ctx
+    match = _STATED_WINDOW.search(str(error.get("message") or ""))
+    if match is None:
+        return None
+    value = int(next(group for group in match.groups() if group))
+    return value if value > 0 else None
+
+
+def is_context_overflow(code: str | None, status: int | None, message: str) -> bool:
+    """Whether an error (business code or type, HTTP status, message) says the prompt is too long."""
+    if status == 413 or (code is not None and code in CONTEXT_OVERFLOW_CODES):
+        return True
+    if status is not None and (status == 429 or status >= 500):
+        return False  # a rate limit ("Request too large ... per min") or a server fault, not the window
+    return bool(_OVERFLOW_WORDING.search(message))
 
 
 class RequestCancelled(Exception):
@@ -299,7 +352,7 @@ def _check_finish(accumulator: TurnAccumulator) -> None:
 
     `FINISHED` reasons return; a stream with no finish reason and `DROPPED` reasons raise a
     retryable `APIFailure`; `FILTERED` reasons raise a fatal one of kind `content_filter`;
-    `model_context_window_exceeded` raises `ContextWindowExceeded`; any other value raises a
+    `model_context_window_exceeded` raises `ContextOverflow`; any other value raises a
     fatal `APIFailure` of kind `finish_reason` naming it.
     """
     reason = accumulator.finish_reason
@@ -318,7 +371,7 @@ def _check_finish(accumulator: TurnAccumulator) -> None:
             retryable=False, code="1301", kind="content_filter",
         )
     if reason == CONTEXT_EXCEEDED:
-        raise ContextWindowExceeded(f"the conversation no longer fits the model's context window (finish_reason {reason})")
+        raise ContextOverflow(f"the conversation no longer fits the model's context window (finish_reason {reason})")
     raise APIFailure(
         f"the provider ended the answer with an unknown finish_reason {reason[:80]!r}; it is not taken as success",
         retryable=False, kind="finish_reason",
@@ -345,6 +398,9 @@ def _from_error_object(error: dict[str, Any], status: int | None, retry_after: f
     code = error.get("code")
     code = str(code) if code not in (None, "") else None
     message = str(error.get("message") or "no message")
+    kind = error.get("type")
+    if is_context_overflow(code, status, message) or (isinstance(kind, str) and kind in CONTEXT_OVERFLOW_CODES):
+        return ContextOverflow(message, code=code, status=status, window=stated_window(error))
     if code is not None and code.isdigit() and int(code) >= 1000:
         retryable = code in RETRYABLE_CODES
     elif code in RETRYABLE_CODES:

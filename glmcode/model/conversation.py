@@ -24,6 +24,7 @@ class Conversation:
     def __init__(self, head: dict[str, Any]) -> None:
         self.messages: list[dict[str, Any]] = []
         self._encoded = bytearray()
+        self._sizes: list[int] = []
         self.set_head(head)
 
     def set_head(self, head: dict[str, Any]) -> None:
@@ -38,14 +39,17 @@ class Conversation:
         """Start over from `messages` with the same head (compaction)."""
         self.messages = []
         self._encoded = bytearray()
+        self._sizes = []
         for message in messages:
             self.append(message)
 
     def append(self, message: dict[str, Any]) -> None:
         """Add a message at the end; it is encoded now and never again."""
+        encoded = encode(message)
         if self.messages:
             self._encoded += b","
-        self._encoded += encode(message)
+        self._encoded += encoded
+        self._sizes.append(len(encoded))
         self.messages.append(message)
 
     def body(self) -> bytes:
@@ -57,4 +61,29 @@ class Conversation:
         return self.messages[-1]["role"] if self.messages else None
 
     def size_bytes(self) -> int:
-        return len(self._head) + len(self._encoded)
+        """Length of `body()` in bytes, without building it: O(1)."""
+        return len(self._head) + len(self._encoded) + 2
+
+    def message_size(self, index: int) -> int:
+        """Encoded length in bytes of message `index` (its separating comma included but for the first)."""
+        return self._sizes[index] + (1 if index else 0)
+
+    @property
+    def head_size(self) -> int:
+        """Bytes of the request head (model, parameters, tools) and the body's framing."""
+        return len(self._head) + 2
+
+    def body_with(self, messages: list[dict[str, Any]], keep: int) -> bytes:
+        """A body of the first `keep` messages as they are (already encoded: no copy of work but
+        the bytes) followed by `messages`, encoded now; the conversation is left as it is.
+
+        For side requests (the compaction summary) that change or add only the last messages.
+        Raises ValueError if `keep` is out of range.
+        """
+        if not 0 <= keep <= len(self.messages):
+            raise ValueError(f"keep={keep} outside 0..{len(self.messages)}")
+        kept = sum(self._sizes[:keep]) + max(keep - 1, 0)
+        added = b",".join(encode(message) for message in messages)
+        separator = b"," if keep and messages else b""
+        with memoryview(self._encoded) as view:
+            return b"".join((self._head, view[:kept], separator, added, b"]}"))

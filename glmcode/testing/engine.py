@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from glmcode import prompts
 from glmcode.config import Config, Settings, resolve
 from glmcode.engine.events import Event, Result
 from glmcode.engine.session import ClientFactory, Session
@@ -30,7 +31,7 @@ from glmcode.engine.transcript import read_session
 from glmcode.model.client import GLMClient
 from glmcode.rules.permissions import Approver
 from glmcode.testing.glm_http import RecordedRequest
-from glmcode.testing.glm_script import ScriptedToolCall
+from glmcode.testing.glm_script import ScriptedToolCall, ScriptedTurn
 
 API_KEY = "test-key-5f3a9c1d"
 """The key test sessions send (long enough to be redacted wherever glmcode hides the key)."""
@@ -47,6 +48,30 @@ def call(name: str, **arguments: Any) -> ScriptedToolCall:
 def messages_of(request: RecordedRequest) -> list[dict[str, Any]]:
     """The `messages` of a request the scripted server received."""
     return request.json["messages"]
+
+
+def is_summary_request(request_json: Any) -> bool:
+    """Whether a request (its parsed JSON) asks for a compaction summary: its last message
+    carries the compaction instruction (`prompts/compact.md`)."""
+    messages = request_json.get("messages") if isinstance(request_json, dict) else None
+    if not messages:
+        return False
+    return prompts.load("compact.md") in str(messages[-1].get("content") or "")
+
+
+def answer_summaries(text: str = "Summary: work so far recorded.") -> Callable[[dict[str, Any]], ScriptedTurn | None]:
+    """A `GLMServer.side_answers` that answers every compaction summary request with `text`
+    (numbered, so each summary is told apart) and leaves every other request to the queue."""
+    count = 0
+
+    def answer(request_json: dict[str, Any]) -> ScriptedTurn | None:
+        nonlocal count
+        if not is_summary_request(request_json):
+            return None
+        count += 1
+        return ScriptedTurn(content=f"{text} (summary {count})")
+
+    return answer
 
 
 class _GivenSettings(Settings):
@@ -195,4 +220,15 @@ class Engine:
         return EngineRun(returned, log, session)
 
 
-__all__ = ["API_KEY", "FAST_RETRIES", "Engine", "EngineRun", "EventLog", "call", "config_from", "messages_of"]
+__all__ = [
+    "API_KEY",
+    "FAST_RETRIES",
+    "Engine",
+    "EngineRun",
+    "EventLog",
+    "answer_summaries",
+    "call",
+    "config_from",
+    "is_summary_request",
+    "messages_of",
+]

@@ -270,7 +270,10 @@ class _Responder:
         """Serve a fault in place of the turn."""
         if fault.kind == "http_error":
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            self.handler.send_json(fault.status, wire.error_body(fault.error_code(), fault.message), headers)
+            if isinstance(fault.body, str):
+                self.handler.send_bytes(fault.status, fault.body.encode(), "text/plain", headers)
+            else:
+                self.handler.send_json(fault.status, fault.body or wire.error_body(fault.error_code(), fault.message), headers)
         elif fault.kind == "json_error_200":
             self.handler.send_json(200, wire.error_body(fault.error_code("1305"), fault.message))
         elif fault.kind == "finish_reason":

@@ -13,7 +13,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["OVERLOADED_MESSAGE", "Fault", "FaultKind", "Scenario", "ScriptedToolCall", "ScriptedTurn", "load_scenario"]
+__all__ = [
+    "OVERFLOWS",
+    "OVERLOADED_MESSAGE",
+    "Fault",
+    "FaultKind",
+    "OverflowShape",
+    "Scenario",
+    "ScriptedToolCall",
+    "ScriptedTurn",
+    "load_scenario",
+]
 
 FaultKind = Literal[
     "http_error", "drop", "malformed", "error_in_stream", "json_error_200", "finish_reason", "delay"
@@ -70,6 +80,9 @@ class Fault(_Strict):
     event: dict[str, Any] | None = None
     """For ``malformed``: this JSON event instead of the default cut-short one (a chunk of the
     wrong shape, e.g. ``{"choices": ["x"]}``: valid JSON, not a chunk)."""
+    body: dict[str, Any] | str | None = None
+    """For ``http_error``: this body instead of Z.ai's ``{"error": {"code", "message"}}`` — a
+    JSON object as another host words its errors, or text (served as ``text/plain``)."""
 
     def error_code(self, default: str | None = None) -> str:
         """The Z.ai business code for the error body: explicit code, else default, else status."""
@@ -150,3 +163,34 @@ def load_scenario(path: str | Path) -> Scenario:
     return Scenario.model_validate(data)
 
 
+
+
+OverflowShape = Literal["zai", "finish_reason", "openai", "vllm", "sglang", "llamacpp", "http_413"]
+"""How a host says a request is longer than its context window (see ``OVERFLOWS``)."""
+
+OVERFLOWS: dict[str, Fault] = {
+    "zai": Fault(kind="http_error", status=400, code="1261", message="Prompt exceeds max length"),
+    "finish_reason": Fault(kind="finish_reason", finish_reason="model_context_window_exceeded"),
+    "openai": Fault(kind="http_error", status=400, body={"error": {
+        "message": "This model's maximum context length is 8192 tokens. However, your messages resulted in 9100 tokens. "
+        "Please reduce the length of the messages.",
+        "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded",
+    }}),
+    "vllm": Fault(kind="http_error", status=400, body={
+        "object": "error", "type": "BadRequestError", "param": None, "code": 400,
+        "message": "This model's maximum context length is 8192 tokens. However, you requested 9100 tokens "
+        "(9000 in the messages, 100 in the completion). Please reduce the length of the messages or completion.",
+    }),
+    "sglang": Fault(kind="http_error", status=400, body={
+        "object": "error", "type": "BadRequestError", "param": None, "code": 400,
+        "message": "The input (9100 tokens) is longer than the model's context length (8192 tokens).",
+    }),
+    "llamacpp": Fault(kind="http_error", status=400, body={"error": {
+        "code": 400, "message": "the request exceeds the available context size, try increasing it",
+        "type": "exceed_context_size_error", "n_prompt_tokens": 9100, "n_ctx": 8192,
+    }}),
+    "http_413": Fault(kind="http_error", status=413, body="Request Entity Too Large"),
+}
+"""The answer each host gives a request longer than its window, as the scripted server serves it:
+Z.ai's code 1261, the stream's ``model_context_window_exceeded``, and the HTTP 400/413 bodies of
+OpenAI, vLLM, SGLang, llama.cpp and a proxy."""

@@ -10,6 +10,12 @@ A scenario is a queue of turns. Each request to ``/chat/completions`` takes the 
 of the queue: first its faults, one per request, then the turn itself. The models forbid unknown
 fields so a typo in a scenario file fails loudly instead of being ignored.
 
+Two switches model a long session: ``context_window`` makes the server refuse requests longer
+than that many tokens (its count: body bytes / 4) the way a host does (``overflow`` picks the
+shape: Z.ai's 1261, the finish reason, OpenAI's, vLLM's... see ``OVERFLOWS``), without using up a
+queued turn; ``side_answers`` answers some requests (say, every compaction summary request)
+whenever they come, also without using up the queue.
+
 Run it standalone with ``python -m glmcode.testing.glm_server SCENARIO.json [--port N]
 [--log requests.jsonl]``; it prints ``listening on http://127.0.0.1:PORT/v1`` and serves until
 SIGTERM or SIGINT. Wire shapes live in ``glm_wire``, connection handling in ``glm_http``, the
@@ -32,7 +38,15 @@ from typing import Any
 
 from glmcode.testing import glm_wire as wire
 from glmcode.testing.glm_http import Action, RecordedRequest, ScriptedHTTPServer
-from glmcode.testing.glm_script import Fault, Scenario, ScriptedToolCall, ScriptedTurn, load_scenario
+from glmcode.testing.glm_script import (
+    OVERFLOWS,
+    Fault,
+    OverflowShape,
+    Scenario,
+    ScriptedToolCall,
+    ScriptedTurn,
+    load_scenario,
+)
 
 __all__ = [
     "Fault",
@@ -48,6 +62,9 @@ __all__ = [
 
 TurnSource = ScriptedTurn | Callable[[dict[str, Any]], ScriptedTurn]
 """A queued turn: fixed, or a callable that builds it from the parsed request JSON."""
+SideAnswers = Callable[[dict[str, Any]], ScriptedTurn | None]
+"""Looks at each request's JSON first: a turn answers it (the queue is left as it is), None lets
+the queue answer."""
 
 
 @dataclass
@@ -92,6 +109,12 @@ class GLMServer:
         self._chat_requests = 0
         self._httpd: ScriptedHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.context_window: int | None = None
+        """Refuse requests of more tokens than this (bytes / 4), as ``overflow`` says; None: no limit."""
+        self.overflow: OverflowShape = "zai"
+        """How an over-long request is refused (a key of ``OVERFLOWS``)."""
+        self.side_answers: SideAnswers | None = None
+        """Answers some requests before the queue (see ``SideAnswers``)."""
         self.script(settings.turns if isinstance(scenario, Scenario) else list(scenario or []))
 
     @property
@@ -168,6 +191,18 @@ class GLMServer:
             cached = wire.common_prefix_len(request.body, self._previous_body)
             self._previous_body = request.body
             action = Action(None, None, None)
+            tokens = len(request.body) // 4
+            if self.context_window is not None and tokens > self.context_window:
+                action.turn, action.fault = ScriptedTurn(), OVERFLOWS[self.overflow]
+                action.ctx = self._context(request, 0, cached)
+                action.outcome.append("overflow")
+                return action
+            side = self.side_answers(request.json) if self.side_answers is not None else None
+            if side is not None:  # a side turn's first fault, if it has one, answers every time
+                action.turn, action.ctx = side, self._context(request, 0, cached)
+                action.fault = side.faults[0] if side.faults else None
+                action.outcome.append("side")
+                return action
             while self._queue:
                 entry = self._resolve_head(request.json)
                 fault = entry.next_fault()

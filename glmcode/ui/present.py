@@ -356,10 +356,11 @@ def retry_line(event: Retry, *, reason: bool = True) -> str:
 
 
 def compaction_line(event: Compaction) -> str:
-    """`compacted 900.0k → 40.0k tokens · 120 turns summarised`."""
+    """`compacted 900.0k → 40.0k tokens · 120 turns summarised`, then `, 3 kept` when recent
+    turns were kept verbatim."""
     return (
         f"compacted {count_label(event.tokens_before)} → {tokens_label(event.tokens_after)} · "
-        f"{plural(event.dropped_turns, 'turn')} summarised"
+        f"{plural(event.dropped_turns, 'turn')} summarised" + (f", {event.turns_kept} kept" if event.turns_kept else "")
     )
 
 

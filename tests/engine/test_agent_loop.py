@@ -283,17 +283,20 @@ def test_context_near_the_window_is_compacted_and_the_run_goes_on(glm_server, en
     run = engine.run("what does the README say?", context_window=10000)
     assert run.returncode == 0, run.events
     compaction = run.of_type("compaction")
-    assert len(compaction) == 1 and compaction[0]["tokens_before"] == 9000 and compaction[0]["dropped_turns"] == 1
+    assert len(compaction) == 1 and compaction[0]["tokens_before"] > 9000 and compaction[0]["dropped_turns"] == 1
     summary_request, after = glm_server.requests[1], glm_server.requests[2]
-    assert "compacted" in summary_request.json["messages"][-1]["content"]
+    assert summary_request.json["messages"][-1]["role"] == "tool", "the summary request stays inside the tool loop"
+    assert "[glmcode: compaction]" in summary_request.json["messages"][-1]["content"]
     assert [m["role"] for m in after.json["messages"]] == ["system", "user"]
     assert "the user asked to read README.md" in after.json["messages"][1]["content"]
+    assert "what does the README say?" in after.json["messages"][1]["content"]
     assert after.json["messages"][0] == summary_request.json["messages"][0]
     assert run.result["summary"] == "README says demo."
 
     transcript = [json.loads(line) for line in Path(run.result["transcript_path"]).read_text().splitlines()]
-    assert any(r["kind"] == "reset" for r in transcript)
+    assert [r["kind"] for r in transcript].count("compaction") == 1
     from glmcode.engine.transcript import read_session
 
     record = read_session(repo, run.result["session_id"])
     assert [m["role"] for m in record.messages] == ["system", "user", "assistant"]
+    assert record.first_prompt == "what does the README say?"

@@ -46,12 +46,13 @@ def test_fields_of_the_wrong_type_are_ignored_not_fatal():
     assert [(c.id, c.name) for c in turn.tool_calls] == [("call_1", "list_files")]
 
 
-def test_usage_counts_that_are_not_numbers_count_as_zero(glm_server, engine: Engine):
+def test_usage_counts_that_are_not_numbers_are_replaced_by_the_local_estimate(glm_server, engine: Engine):
     glm_server.script([ScriptedTurn(content="done", usage={"prompt_tokens": "lots", "completion_tokens": -5, "prompt_tokens_details": [1]})])
     run = engine.run("go")
     assert run.returncode == 0, run.events
     [usage] = run.of_type("usage")
-    assert (usage["prompt_tokens"], usage["completion_tokens"], usage["cached_tokens"]) == (0, 0, 0)
+    assert usage["estimated"] is True and usage["cached_tokens"] == 0
+    assert usage["prompt_tokens"] == -(-len(glm_server.requests[0].body) // 3) and usage["completion_tokens"] > 0
 
 
 @pytest.mark.parametrize(

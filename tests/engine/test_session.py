@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+from glmcode import prompts
 from glmcode.engine.events import Event
 from glmcode.engine.session import Session
 from glmcode.model.client import GLMClient
@@ -81,6 +82,10 @@ def test_compact_summarises_on_demand(glm_server, engine: Engine):
     session.close()
     assert [m["role"] for m in messages_of(glm_server.requests[-1])] == ["system", "user", "user"]
     assert "Summary: asked, answered." in messages_of(glm_server.requests[-1])[1]["content"]
+    assert "a question" in messages_of(glm_server.requests[-1])[1]["content"], "the task is kept"
+    summary_request = messages_of(glm_server.requests[1])
+    assert [m["role"] for m in summary_request[-2:]] == ["assistant", "user"], "asked after the final answer"
+    assert summary_request[-1]["content"] == prompts.load("compact.md")
 
 
 def test_diff_shows_uncommitted_changes_or_says_why_not(engine: Engine, repo: Path, tmp_path: Path):
