@@ -1,0 +1,286 @@
+"""The one place glmcode starts a shell command: environment, process group, parent-death signal.
+
+Every command the model or the repo's rules run (`run_shell`, background commands, `lint`,
+`run_tests`, verify commands) is started by `spawn`, so whatever must hold for all of them holds
+here, and a later sandbox (bubblewrap) wraps the command line in this one function:
+
+- `bash -c COMMAND` (or `sh -c`), stdin from /dev/null, stdout and stderr merged into one pipe;
+- its own session and process group (`setsid`): no controlling terminal, so nothing can open
+  `/dev/tty` to ask for a password, and the whole group can be signalled at once;
+- on Linux, `PR_SET_PDEATHSIG` = SIGKILL: if glmcode dies, even by SIGKILL, the kernel kills the
+  shell (the direct child; its own children are not covered — they are stopped through the
+  process group whenever glmcode exits normally). The signal fires when the *thread* that forked
+  the child ends, so every spawn happens on one long-lived thread (`_Launcher`), never on a
+  worker thread that may finish while the command runs;
+- an environment in which nothing waits for a person (`command_env`): editors fail at once with
+  a message saying what to do instead (`prompts/no_editor.md`), pagers are `cat`, git and ssh
+  never prompt, glmcode's own API keys are removed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import ctypes.util
+import os
+import queue
+import select
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Protocol
+
+from glmcode import prompts
+from glmcode.config import API_KEY_VARIABLES
+from glmcode.terminal_text import Cleaner
+
+CHUNK_BYTES = 64 * 1024
+"""Bytes read from a command's output pipe at a time."""
+POLL_S = 0.05
+"""How often loops that wait on a command look at it again (seconds)."""
+
+_ENV_SECRETS = API_KEY_VARIABLES
+"""glmcode's own API key never reaches the commands the model runs (nor, through them, the model).
+
+Only glmcode's own key variables are removed: other secret-looking ones (`GITHUB_TOKEN`, cloud
+credentials) are what commands legitimately need; the redactor hides their values in what the
+commands print instead."""
+
+_EDITOR_VARIABLES = ("GIT_EDITOR", "EDITOR", "VISUAL", "GIT_SEQUENCE_EDITOR")
+"""Variables naming an editor: git (`commit` without `-m`, `rebase -i`, `merge`) and most tools
+open the one named here. Each is set to `no_editor_command()`."""
+
+_NON_INTERACTIVE = {
+    "PAGER": "cat",
+    "GIT_PAGER": "cat",
+    "MANPAGER": "cat",
+    "SYSTEMD_PAGER": "cat",
+    "GH_PAGER": "cat",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GCM_INTERACTIVE": "never",
+    "GH_PROMPT_DISABLED": "1",
+    "SSH_ASKPASS_REQUIRE": "never",
+    "DEBIAN_FRONTEND": "noninteractive",
+    "PIP_NO_INPUT": "1",
+}
+"""Nothing may wait for a terminal: there is none. Pagers print straight through; git, the git
+credential manager, `gh`, ssh, apt and pip fail instead of asking. (ssh and sudo cannot open
+`/dev/tty` either: the command has no controlling terminal.)"""
+
+
+def no_editor_command() -> str:
+    """The value of the editor variables: a shell command that prints `prompts/no_editor.md` to
+    stderr and fails, so `git commit` without `-m` stops at once saying to pass `-m`.
+
+    git runs an editor that contains shell syntax through `sh -c '<editor> "$@"'`, so the file
+    name it appends goes to `false`, which ignores it.
+    """
+    return f"printf '%s\\n' {shlex.quote(prompts.load('no_editor.md'))} >&2; false"
+
+
+def command_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of every command: `base` (default `os.environ`) without glmcode's API keys,
+    with the editor variables and `_NON_INTERACTIVE` set (they win over the user's own values)."""
+    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in _ENV_SECRETS}
+    editor = no_editor_command()
+    env.update(dict.fromkeys(_EDITOR_VARIABLES, editor))
+    env.update(_NON_INTERACTIVE)
+    return env
+
+
+def shell() -> str:
+    """bash if present, else sh."""
+    return shutil.which("bash") or shutil.which("sh") or "/bin/sh"
+
+
+PR_SET_PDEATHSIG = 1
+"""`prctl` option: the signal this process gets when its parent thread dies (linux/prctl.h)."""
+
+
+def _death_signal_setter() -> Callable[[], None] | None:
+    """A `preexec_fn` that sets SIGKILL as the child's parent-death signal (Linux), or None elsewhere.
+
+    libc is looked up here, in the parent; the child only calls it. If glmcode died between the
+    fork and the `prctl`, the child would be orphaned without the signal: it checks its parent
+    and kills itself.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    parent = os.getpid()
+
+    def set_death_signal() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return set_death_signal
+
+
+class _Launcher:
+    """One daemon thread that lives as long as glmcode and forks every command.
+
+    `PR_SET_PDEATHSIG` is tied to the thread that forked the child, not to the process: a
+    command started from a thread that later ends (a TUI job, a test's worker) would be killed
+    with it. Forking from this thread only, the signal fires exactly when glmcode dies.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], subprocess.Popen[bytes]], Future[subprocess.Popen[bytes]]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._preexec = _death_signal_setter()
+
+    def popen(self, argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        """Start `argv` on the launcher thread and return its `Popen`; raises what `Popen` raises.
+
+        If the waiting caller is interrupted (KeyboardInterrupt) after the fork, the new process
+        group is killed before the interrupt propagates: no command is left unowned.
+        """
+        preexec = self._preexec
+
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                argv,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+                preexec_fn=preexec,
+            )
+
+        if preexec is None:  # no parent-death signal here: any thread will do
+            return start()
+        future: Future[subprocess.Popen[bytes]] = Future()
+        self._ensure_thread()
+        self._jobs.put((start, future))
+        try:
+            return future.result()
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                future.add_done_callback(_kill_started)
+            raise
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="glmcode-launcher", daemon=True)
+                self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            start, future = self._jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(start())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+
+def _kill_started(future: Future[subprocess.Popen[bytes]]) -> None:
+    """Kill the process group a launch started for a caller that is no longer waiting."""
+    if future.exception() is None:
+        proc = future.result()
+        signal_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+_LAUNCHER = _Launcher()
+
+
+def spawn(command: str, cwd: Path) -> subprocess.Popen[bytes]:
+    """Start `command` with the shell in `cwd`, as the module docstring says; returns the running `Popen`.
+
+    `proc.pid` is also the process group id. `proc.stdout` is the merged output pipe (bytes).
+    Raises OSError if the shell cannot be started (e.g. `cwd` is missing).
+    """
+    return _LAUNCHER.popen([shell(), "-c", command], cwd, command_env())
+
+
+def signal_group(pgid: int, sig: int) -> None:
+    """Send `sig` to the process group `pgid`; a group that is gone (or not ours) is ignored."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process of the group `pgid` is still running (zombies waiting to be reaped do not count).
+
+    Linux: read from `/proc`, so orphans that a PID 1 which never reaps leaves as zombies are not
+    mistaken for live ones. Elsewhere: whether the group can still be signalled.
+    """
+    if not sys.platform.startswith("linux"):
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return bool(group_members(pgid))
+
+
+def group_members(pgid: int) -> list[int]:
+    """The pids of the live (not zombie) processes of the group `pgid`, from `/proc` (Linux only)."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] != b"Z":
+            members.append(int(entry.name))
+    return members
+
+
+class Sink(Protocol):
+    """What `read_all` writes decoded text into (`HeadTail`, a background command's buffer)."""
+
+    def add(self, piece: str) -> None: ...
+
+
+def read_all(fd: int, sink: Sink, stop: threading.Event) -> None:
+    """Read `fd` to end-of-file (or until `stop` is set), decoding it as UTF-8 into `sink`,
+    cleaned of terminal escapes and `\r` redraws (`glmcode.terminal_text.Cleaner`).
+
+    A multi-byte character split between two reads is decoded whole; bad bytes become U+FFFD.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    cleaner = Cleaner()
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    try:
+        while not stop.is_set():
+            try:
+                if not poller.poll(POLL_S * 1000):
+                    continue
+                chunk = os.read(fd, CHUNK_BYTES)
+            except OSError:
+                return
+            if not chunk:
+                return
+            sink.add(cleaner.feed(decoder.decode(chunk)))
+    finally:
+        sink.add(cleaner.feed(decoder.decode(b"", final=True)) + cleaner.finish())
