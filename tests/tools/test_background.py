@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from glmcode.errors import Refusal
 from glmcode.rules.agent_md import load_rules
 from glmcode.rules.permissions import Permissions
 from glmcode.tools import processes as processes_module
