@@ -20,8 +20,6 @@ here, and a later sandbox (bubblewrap) wraps the command line in this one functi
 from __future__ import annotations
 
 import codecs
-import ctypes
-import ctypes.util
 import os
 import queue
 import select
@@ -32,7 +30,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Protocol
 
@@ -112,6 +109,9 @@ def _death_signal_setter() -> Callable[[], None] | None:
     """
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes  # here, not at the top: only the first command needs it (start-up time)
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         prctl = libc.prctl
@@ -129,6 +129,19 @@ def _death_signal_setter() -> Callable[[], None] | None:
     return set_death_signal
 
 
+class _Launch:
+    """One `Popen` asked of the launcher thread: its result or exception, once `done` is set."""
+
+    def __init__(self, start: Callable[[], subprocess.Popen[bytes]]) -> None:
+        self.start = start
+        self.done = threading.Event()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.error: BaseException | None = None
+        self.abandoned = False
+        """Set when the caller stopped waiting: the launcher kills what it started."""
+        self.lock = threading.Lock()
+
+
 class _Launcher:
     """One daemon thread that lives as long as glmcode and forks every command.
 
@@ -138,18 +151,19 @@ class _Launcher:
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], subprocess.Popen[bytes]], Future[subprocess.Popen[bytes]]]] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Launch] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._preexec = _death_signal_setter()
+        self._preexec: Callable[[], None] | None = None
+        self._resolved = False
 
     def popen(self, argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
         """Start `argv` on the launcher thread and return its `Popen`; raises what `Popen` raises.
 
-        If the waiting caller is interrupted (KeyboardInterrupt) after the fork, the new process
-        group is killed before the interrupt propagates: no command is left unowned.
+        If the waiting caller is interrupted (KeyboardInterrupt) before the launch is handed
+        over, the new process group is killed: no command is left unowned.
         """
-        preexec = self._preexec
+        preexec = self._setup()
 
         def start() -> subprocess.Popen[bytes]:
             return subprocess.Popen(
@@ -165,41 +179,56 @@ class _Launcher:
 
         if preexec is None:  # no parent-death signal here: any thread will do
             return start()
-        future: Future[subprocess.Popen[bytes]] = Future()
-        self._ensure_thread()
-        self._jobs.put((start, future))
+        launch = _Launch(start)
+        self._jobs.put(launch)
         try:
-            return future.result()
-        except BaseException as exc:
-            if not isinstance(exc, Exception):
-                future.add_done_callback(_kill_started)
+            launch.done.wait()
+        except BaseException:
+            with launch.lock:
+                launch.abandoned = True
+                proc = launch.proc
+            if proc is not None:
+                _kill(proc)
             raise
+        if launch.error is not None:
+            raise launch.error
+        assert launch.proc is not None
+        return launch.proc
 
-    def _ensure_thread(self) -> None:
+    def _setup(self) -> Callable[[], None] | None:
+        """Resolve the parent-death setter and start the thread, once; the setter (None: not on this platform)."""
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+            if not self._resolved:
+                self._preexec = _death_signal_setter()
+                self._resolved = True
+            if self._preexec is not None and (self._thread is None or not self._thread.is_alive()):
                 self._thread = threading.Thread(target=self._serve, name="glmcode-launcher", daemon=True)
                 self._thread.start()
+            return self._preexec
 
     def _serve(self) -> None:
         while True:
-            start, future = self._jobs.get()
-            if not future.set_running_or_notify_cancel():
-                continue
+            launch = self._jobs.get()
             try:
-                future.set_result(start())
+                proc = launch.start()
             except BaseException as exc:
-                future.set_exception(exc)
+                launch.error = exc
+                launch.done.set()
+                continue
+            with launch.lock:
+                launch.proc = proc
+                abandoned = launch.abandoned
+            if abandoned:
+                _kill(proc)
+            launch.done.set()
 
 
-def _kill_started(future: Future[subprocess.Popen[bytes]]) -> None:
-    """Kill the process group a launch started for a caller that is no longer waiting."""
-    if future.exception() is None:
-        proc = future.result()
-        signal_group(proc.pid, signal.SIGKILL)
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the process group a launch started for a caller that is no longer waiting, and reap it."""
+    signal_group(proc.pid, signal.SIGKILL)
+    proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 _LAUNCHER = _Launcher()
