@@ -49,13 +49,21 @@ class ShellOutput(Tool[ShellOutputArgs]):
         if args.wait:
             process.wait_for_output(args.wait, ctx.cancel)
         if not process.running:
-            process.settle(0.2)  # what it printed just before exiting is read in full
+            process.settle(0.5)  # what it printed just before exiting is read in full
         kept = process.output.take()
         header = status_line(process) + "\n"
-        summary = f"{process.id} {'running' if process.running else 'ended'}, {kept.total_chars:,} new characters"
+        summary = f"{process.id} {state(process)}, {kept.total_chars:,} new characters"
         if not kept.total_chars:
             return ToolResult(output=header + "(no new output)", summary=summary)
         return ToolResult(output=kept.text(before=header), summary=summary)
+
+
+def state(process: BackgroundProcess) -> str:
+    """A word or two for a summary: `running`, `stopped`, or `exit N` (so displays mark a failure)."""
+    code = process.exit_code
+    if code is None:
+        return "running"
+    return "stopped" if process.stopped else f"exit {code}"
 
 
 def status_line(process: BackgroundProcess) -> str:

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
 from glmcode.tools.processes import ProcessError
-from glmcode.tools.shell_output import status_line
+from glmcode.tools.shell_output import state, status_line
 
 
 class ShellStopArgs(ToolArgs):
@@ -35,7 +35,7 @@ class ShellStop(Tool[ShellStopArgs]):
             raise ToolError(str(e)) from e
         kept = process.output.take()
         header = status_line(process) + "\n"
-        summary = f"{process.id} {process.status().split(' ', 1)[0]}"
+        summary = f"{process.id} {state(process)}"
         if not kept.total_chars:
             return ToolResult(output=header + "(no new output)", summary=summary)
         return ToolResult(output=kept.text(before=header), summary=summary)

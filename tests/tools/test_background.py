@@ -112,7 +112,7 @@ def test_reads_return_only_new_output_then_stop_ends_the_group(bcall, repo: Path
 
     pid = bcall("shell_output").output.split("(pid ")[1].split(")")[0]
     stopped = bcall("shell_stop", {"id": "bg1"})
-    assert stopped.ok and stopped.output.startswith("bg1 stopped after ")
+    assert stopped.ok and stopped.output.startswith("bg1 stopped after ") and stopped.summary == "bg1 stopped"
     assert not alive(int(pid)) and not alive(child)
     assert spawn.group_members(int(pid)) == []
     after = bcall("shell_output", {"id": "bg1"})
@@ -120,13 +120,16 @@ def test_reads_return_only_new_output_then_stop_ends_the_group(bcall, repo: Path
     assert after.output.endswith("(no new output)")
 
 
-def test_exit_code_of_a_finished_command_and_the_listing(bcall) -> None:
-    bcall("run_shell", {"command": "echo one; exit 3", "background": True})
+def test_exit_code_of_a_finished_command_and_the_listing(bcall, bg_ctx, repo: Path) -> None:
+    bcall("run_shell", {"command": "while [ ! -e go ]; do sleep 0.02; done; echo one; exit 3", "background": True})
     bcall("run_shell", {"command": "sleep 300", "background": True})
-    result = bcall("shell_output", {"id": "bg1", "wait": 10})
-    assert result.output.startswith("bg1 exited with code 3 after ")
+    (repo / "go").touch()
+    assert wait_for(lambda: not bg_ctx.processes.get("bg1").running)
+    result = bcall("shell_output", {"id": "bg1"})
+    assert result.output.startswith("bg1 exited with code 3 after ") and result.output.endswith("\none\n")
+    assert result.summary == "bg1 exit 3, 4 new characters"
     listing = bcall("shell_output").output.splitlines()
-    assert listing[0].startswith("bg1 exited with code 3") and listing[0].endswith("$ echo one; exit 3")
+    assert listing[0].startswith("bg1 exited with code 3") and listing[0].endswith("echo one; exit 3")
     assert listing[1].startswith("bg2 running for ") and listing[1].endswith("$ sleep 300")
 
 
