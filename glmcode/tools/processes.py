@@ -19,7 +19,6 @@ import signal
 import subprocess
 import threading
 import time
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,8 +153,9 @@ class BackgroundProcess:
 class BackgroundProcesses:
     """The background commands of one session (`ToolContext.processes`); `close` stops them all.
 
-    Safe to use from several threads. A registry that was never closed is closed at interpreter
-    exit (`atexit`), so even an exception that skips `Session.close` leaves no command running.
+    Safe to use from several threads. A registry that started a command and was never closed is
+    closed at interpreter exit (`atexit`), so even an exception that skips `Session.close`, or a
+    registry dropped on the floor, leaves no command running.
     """
 
     def __init__(self) -> None:
@@ -163,7 +163,6 @@ class BackgroundProcesses:
         self._processes: dict[str, BackgroundProcess] = {}
         self._count = 0
         self._closed = False
-        _OPEN.add(self)
 
     def start(self, command: str, cwd: Path, limit: int = output_budget.DEFAULT_LIMIT) -> BackgroundProcess:
         """Start `command` in `cwd` in the background and return it at once.
@@ -191,6 +190,7 @@ class BackgroundProcesses:
             reader = threading.Thread(target=_read_then_close, args=(proc, output), name=f"glmcode-{ident}", daemon=True)
             process = BackgroundProcess(id=ident, command=command, proc=proc, output=output, reader=reader)
             self._processes[ident] = process
+            _OPEN.add(self)
             reader.start()
             self._forget_old()
         return process
@@ -270,8 +270,9 @@ def _stop_all(processes: list[BackgroundProcess]) -> None:
         process.reader.join(1.0)
 
 
-_OPEN: weakref.WeakSet[BackgroundProcesses] = weakref.WeakSet()
-"""Registries not yet closed: closed at interpreter exit."""
+_OPEN: set[BackgroundProcesses] = set()
+"""Registries that started a command and were not closed yet: closed at interpreter exit. Held
+strongly, so a registry dropped without `close` still has its commands stopped then."""
 
 
 @atexit.register
