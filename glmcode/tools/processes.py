@@ -201,7 +201,10 @@ class BackgroundProcesses:
             process = self._processes.get(ident.strip())
             if process is None:
                 known = ", ".join(self._processes) or "none"
-                raise ProcessError(f"there is no background command {ident!r} (known: {known})")
+                raise ProcessError(
+                    f"there is no background command {ident!r} (known: {known}); background commands end with "
+                    "the session that started them, so none from before a resume is left"
+                )
             return process
 
     def all(self) -> list[BackgroundProcess]:

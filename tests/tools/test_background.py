@@ -143,7 +143,7 @@ def test_wait_returns_as_soon_as_output_arrives(bcall, repo: Path) -> None:
 
 
 def test_unknown_id_and_bad_arguments_are_results(bcall) -> None:
-    assert bcall("shell_output", {"id": "bg9"}).output == "there is no background command 'bg9' (known: none)"
+    assert bcall("shell_output", {"id": "bg9"}).output.startswith("there is no background command 'bg9' (known: none); ")
     assert not bcall("shell_stop", {"id": "bg9"}).ok
     assert "wait: Input should be less than or equal to 60" in bcall("shell_output", {"id": "bg1", "wait": 999}).output
     assert bcall("shell_output").output == "no background commands in this session"
