@@ -271,7 +271,9 @@ def test_the_launcher_thread_outlives_the_caller_so_the_death_signal_does_not_fi
 SCRIPT = """
 import sys, time
 from pathlib import Path
+from glmcode.tools import spawn
 from glmcode.tools.processes import BackgroundProcesses
+{setup}
 registry = BackgroundProcesses()
 registry.start("sleep 300 & echo $! > child.pid; echo $$ > shell.pid; wait", Path.cwd())
 def written(name):
@@ -285,15 +287,19 @@ while not (written("child.pid") and written("shell.pid")):
 
 @pytest.mark.parametrize("ending", ["pass", "raise RuntimeError('boom')", "del registry; import gc; gc.collect()"])
 def test_a_registry_nobody_closed_is_closed_at_interpreter_exit(repo: Path, ending: str) -> None:
-    done = subprocess.run([sys.executable, "-c", SCRIPT.format(ending=ending)], cwd=repo, capture_output=True, timeout=30)
+    done = subprocess.run([sys.executable, "-c", SCRIPT.format(setup="", ending=ending)], cwd=repo, capture_output=True, timeout=30)
     assert (done.returncode != 0) == ("boom" in ending), done.stderr
     for name in ("shell.pid", "child.pid"):
         pid = int((repo / name).read_text())
         assert not alive(pid), f"{name} outlived the interpreter"
 
 
-def test_sigkill_of_the_owner_kills_the_direct_child(repo: Path) -> None:
-    script = SCRIPT.format(ending="print('ready', flush=True); time.sleep(300)")
+@pytest.mark.parametrize("how", ["setpriv", "ctypes"])
+def test_sigkill_of_the_owner_kills_the_direct_child(repo: Path, how: str) -> None:
+    if how == "setpriv" and spawn._setpriv_prefix() is None:
+        pytest.skip("no setpriv with --pdeathsig here")
+    setup = "spawn._setpriv_prefix = lambda: None" if how == "ctypes" else ""
+    script = SCRIPT.format(setup=setup, ending="print('ready', flush=True); time.sleep(300)")
     owner = subprocess.Popen([sys.executable, "-c", script], cwd=repo, stdout=subprocess.PIPE, text=True)
     try:
         assert owner.stdout is not None and owner.stdout.readline() == "ready\n"
