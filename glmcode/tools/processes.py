@@ -88,10 +88,24 @@ class BackgroundProcess:
     proc: subprocess.Popen[bytes]
     """`proc.pid` is also the process group id."""
     output: _Unread
-    reader: threading.Thread
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
-    """When the command was seen to have exited (monotonic seconds)."""
+    """When the shell exited (monotonic seconds), as its follower thread or a poll saw it first."""
+    reader: threading.Thread = field(init=False)
+    """Reads the output to its end, then waits for the shell to record when it exited."""
+
+    def __post_init__(self) -> None:
+        self.reader = threading.Thread(target=self._follow, name=f"glmcode-{self.id}", daemon=True)
+
+    def _follow(self) -> None:
+        assert self.proc.stdout is not None
+        try:
+            read_all(self.proc.stdout.fileno(), self.output, threading.Event())
+        finally:
+            self.proc.stdout.close()
+            self.output.close()
+        self.proc.wait()
+        self.exit_code  # noqa: B018 -- records when it ended
     stopped: bool = False
     """True when glmcode stopped it (`shell_stop`, session end), not when it exited on its own."""
 
@@ -186,12 +200,10 @@ class BackgroundProcesses:
             except OSError as e:
                 raise ProcessError(f"could not start the command: {e}") from e
             assert proc.stdout is not None
-            output = _Unread(limit)
-            reader = threading.Thread(target=_read_then_close, args=(proc, output), name=f"glmcode-{ident}", daemon=True)
-            process = BackgroundProcess(id=ident, command=command, proc=proc, output=output, reader=reader)
+            process = BackgroundProcess(id=ident, command=command, proc=proc, output=_Unread(limit))
             self._processes[ident] = process
             _OPEN.add(self)
-            reader.start()
+            process.reader.start()
             self._forget_old()
         return process
 
@@ -238,15 +250,6 @@ class BackgroundProcesses:
         excess = len(self._processes) - MAX_KEPT
         for ident in [p.id for p in self._processes.values() if not p.running and not p.reader.is_alive()][: max(0, excess)]:
             del self._processes[ident]
-
-
-def _read_then_close(proc: subprocess.Popen[bytes], output: _Unread) -> None:
-    assert proc.stdout is not None
-    try:
-        read_all(proc.stdout.fileno(), output, threading.Event())
-    finally:
-        proc.stdout.close()
-        output.close()
 
 
 def _stop_all(processes: list[BackgroundProcess]) -> None:
