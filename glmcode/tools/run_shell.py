@@ -21,6 +21,7 @@ from glmcode.tools.base import (
     one_line,
 )
 from glmcode.tools.processes import ProcessError
+from glmcode.tools.shell_output import state
 from glmcode.tools.shell_runner import describe, run_command
 
 MAX_TIMEOUT_S = 1800.0
@@ -103,8 +104,11 @@ def _start_background(args: RunShellArgs, ctx: ToolContext) -> ToolResult:
     except ProcessError as e:
         raise ToolError(str(e)) from e
     process.settle(FIRST_OUTPUT_S)
-    header = prompts.render("background_started.md", id=process.id, status=process.status()) + "\n"
+    running = process.running
+    template = "background_started.md" if running else "background_ended.md"
+    header = prompts.render(template, id=process.id, status=process.status()) + "\n"
+    summary = f"{process.id} started" if running else f"{process.id} {state(process)}"
     kept = process.output.take()
     if not kept.total_chars:
-        return ToolResult(output=header + "(no output yet)", summary=f"{process.id} started")
-    return ToolResult(output=kept.text(before=header), summary=f"{process.id} started")
+        return ToolResult(output=header + "(no output yet)" if running else header + "(no output)", summary=summary)
+    return ToolResult(output=kept.text(before=header), summary=summary)

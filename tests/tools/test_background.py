@@ -95,6 +95,14 @@ def test_background_start_returns_at_once_with_an_id_and_first_output(bcall) -> 
     assert ticks(result.output)[:1] == [1]
 
 
+def test_a_command_that_ends_at_once_says_so_with_its_exit_code(bcall, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_shell, "FIRST_OUTPUT_S", 30.0)  # the start returns as soon as it has ended
+    result = bcall("run_shell", {"command": "echo no such server >&2; exit 127", "background": True})
+    assert result.summary == "bg1 exit 127"
+    assert result.output.startswith("started in the background as bg1, and already exited with code 127 after ")
+    assert result.output.endswith("\nOutput:\nno such server\n") and "shell_stop" not in result.output
+
+
 def test_reads_return_only_new_output_then_stop_ends_the_group(bcall, repo: Path) -> None:
     start = bcall("run_shell", {"command": f"sleep 300 & echo $! > child.pid; {TICKS}", "background": True})
     seen = ticks(start.output)
