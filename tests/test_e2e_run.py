@@ -51,7 +51,7 @@ def test_task_reads_edits_and_answers(glm_server, run_glmcode, repo: Path):
     assert first.json["tool_stream"] is True and first.json["stream"] is True
     assert [t["function"]["name"] for t in first.json["tools"]] == [
         "read_file", "write_file", "edit_file", "read_files", "list_files", "search", "run_shell",
-        "git_status", "git_diff", "lint", "run_tests", "update_plan",
+        "git_status", "git_diff", "lint", "run_tests", "update_plan", "shell_output", "shell_stop",
     ]
     assert first.headers["authorization"] == f"Bearer {API_KEY}"
     assistant = messages_of(second)[-2]

@@ -243,6 +243,7 @@ def test_tools_say_what_they_are() -> None:
         ("read_file", "read"), ("write_file", "edit"), ("edit_file", "edit"), ("read_files", "read"),
         ("list_files", "read"), ("search", "read"), ("run_shell", "exec"), ("git_status", "read"), ("git_diff", "read"),
         ("lint", "check"), ("run_tests", "check"), ("update_plan", "plan"),
+        ("shell_output", "read"), ("shell_stop", "exec"),
     ]
     assert info("run_shell", command="git log --oneline | head -3").mutates is False
     assert info("run_shell", command="make build").mutates is True

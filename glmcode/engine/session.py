@@ -128,7 +128,8 @@ class Session:
 
     Build it (no I/O), then run it: `run(prompt)`, `run_goal(goal)`, `run_plan(task)` or
     `run_resumed(prompt)`. Each run calls `start()` if nobody did, and ends with exactly one
-    `Result` event (see `_guarded` for the exit codes). `close()` flushes the transcript.
+    `Result` event (see `_guarded` for the exit codes). `close()` stops the background commands
+    and flushes the transcript.
     """
 
     def __init__(
@@ -568,9 +569,13 @@ class Session:
         self.agent.interrupt()
 
     def close(self) -> None:
-        """Flush and close the transcript (if `start()` opened it)."""
-        if self.transcript is not None:
-            self.transcript.close()
+        """Stop the session's background commands (every process group: SIGTERM, then SIGKILL after
+        2 s), then flush and close the transcript (if `start()` opened it). Safe to call twice."""
+        try:
+            self.ctx.processes.close()
+        finally:
+            if self.transcript is not None:
+                self.transcript.close()
 
     def _record_message(self, message: dict[str, Any]) -> None:
         if self.transcript is not None:

@@ -1,7 +1,8 @@
 """What every tool is made of: a pydantic arguments model, a kind, and a `run` function.
 
 A tool never knows about the UI or the permission mode. It receives validated arguments and a
-`ToolContext` (the workspace root, the repo's rules, the plan, the output budget) and returns a
+`ToolContext` (the workspace root, the repo's rules, the plan, the output budget, the session's
+background commands) and returns a
 `ToolResult`, or raises `ToolError` (or `Refusal`, when a rule forbids the call) with a message
 the model can read and act on. What the permission rules need to know about a call — whether it
 changes the workspace, a one-line description, what it will do for an approval — the tool answers
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from glmcode import output_budget, prompts
 from glmcode.rules.permissions import CallInfo, Kind
+from glmcode.tools.processes import BackgroundProcesses
 
 if TYPE_CHECKING:
     from glmcode.rules.agent_md import Rules
@@ -83,6 +85,9 @@ class ToolContext:
     outputs: OutputStore | None = None
     """Where whole outputs are saved when a result is cut (the session's `outputs/` folder; see
     `glmcode.tools.saved_outputs`); None saves nothing. `read_file` may read that folder."""
+    processes: BackgroundProcesses = field(default_factory=BackgroundProcesses)
+    """The session's background commands (`run_shell` with `background`, `shell_output`, `shell_stop`);
+    whoever owns the context closes it (`Session.close`), or interpreter exit does."""
 
 
 ArgsT = TypeVar("ArgsT", bound=ToolArgs)

@@ -37,6 +37,8 @@ from glmcode.tools.read_files import ReadFiles
 from glmcode.tools.run_shell import RunShell
 from glmcode.tools.run_tests import RunTests
 from glmcode.tools.search import Search
+from glmcode.tools.shell_output import ShellOutput
+from glmcode.tools.shell_stop import ShellStop
 from glmcode.tools.update_plan import UpdatePlan
 from glmcode.tools.write_file import WriteFile
 
@@ -63,10 +65,11 @@ class InvalidArguments(ToolError):
 
 
 def builtin_tools() -> list[Tool]:
-    """A fresh instance of every built-in tool, in the fixed order of DESIGN.md §4."""
+    """A fresh instance of every built-in tool, in the fixed order of DESIGN.md §4, then the
+    background-command tools (`shell_output`, `shell_stop`) appended after it."""
     return [
         ReadFile(), WriteFile(), EditFile(), ReadFiles(), ListFiles(), Search(), RunShell(),
-        GitStatus(), GitDiff(), Lint(), RunTests(), UpdatePlan(),
+        GitStatus(), GitDiff(), Lint(), RunTests(), UpdatePlan(), ShellOutput(), ShellStop(),
     ]
 
 

@@ -1,22 +1,19 @@
 """Run one shell command with bounded memory, a timeout, cancellation, and no stray processes.
 
-Used by `run_shell`, `lint` and `run_tests`. The command runs under `bash -c` (or `sh -c`) in
-its own session, so the whole process group can be stopped at once: on timeout, on cancel, on
-Ctrl-C, and when background children keep the output pipe open after the command has exited.
+Used by `run_shell`, `lint` and `run_tests`. The command is started by `glmcode.tools.spawn`
+(`bash -c` in its own session, a non-interactive environment), so the whole process group can be
+stopped at once: on timeout, on cancel, on Ctrl-C, and when background children keep the output
+pipe open after the command has exited.
 Output (stdout and stderr merged) is read and decoded in a thread, cleaned of terminal escapes
-and `\r` redraws (`glmcode.terminal_text`); only the head and tail the output budget keeps are
-held in memory (`glmcode.output_budget.HeadTail`; the whole output goes to a temporary file once
-it is long), so a flood costs no memory and the text handed back is already cut, with one note
-counting everything left out and saying where the whole output was saved
+and `\r` redraws (`glmcode.terminal_text`, in `spawn.read_all`); only the head and tail the output
+budget keeps are held in memory (`glmcode.output_budget.HeadTail`; the whole output goes to a
+temporary file once it is long), so a flood costs no memory and the text handed back is already
+cut, with one note counting everything left out and saying where the whole output was saved
 (`glmcode.tools.saved_outputs`).
 """
 
 from __future__ import annotations
 
-import codecs
-import os
-import select
-import shutil
 import signal
 import subprocess
 import threading
@@ -25,27 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glmcode import output_budget, test_runs
-from glmcode.config import API_KEY_VARIABLES
 from glmcode.output_budget import HeadTail
-from glmcode.terminal_text import Cleaner
 from glmcode.tools import saved_outputs
 from glmcode.tools.base import ToolError
+from glmcode.tools.spawn import POLL_S, read_all, signal_group, spawn
 
-CHUNK_BYTES = 64 * 1024
 KILL_GRACE_S = 2.0
 """Time between SIGTERM and SIGKILL when stopping a process group."""
 PIPE_GRACE_S = 0.5
 """How long to wait for the output pipe to close once the command itself has exited."""
-POLL_S = 0.05
-
-_ENV_OVERRIDES = {"PAGER": "cat", "GIT_PAGER": "cat", "GIT_TERMINAL_PROMPT": "0"}
-"""Nothing may wait for a terminal: there is none."""
-_ENV_SECRETS = API_KEY_VARIABLES
-"""glmcode's own API key never reaches the commands the model runs (nor, through them, the model).
-
-Only glmcode's own key variables are removed: other secret-looking ones (`GITHUB_TOKEN`, cloud
-credentials) are what commands legitimately need; the redactor hides their values in what the
-commands print instead."""
 
 
 @dataclass(frozen=True)
@@ -73,50 +58,14 @@ class CommandOutcome:
         return self.captured.total_chars
 
 
-def _shell() -> str:
-    """bash if present, else sh."""
-    return shutil.which("bash") or shutil.which("sh") or "/bin/sh"
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def _stop_group(proc: subprocess.Popen[bytes], reader: threading.Thread) -> None:
     """SIGTERM the process group, give it `KILL_GRACE_S`, then SIGKILL whatever is left."""
-    _signal_group(proc.pid, signal.SIGTERM)
+    signal_group(proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + KILL_GRACE_S
     while time.monotonic() < deadline and (proc.poll() is None or reader.is_alive()):
         reader.join(POLL_S)
-    _signal_group(proc.pid, signal.SIGKILL)
+    signal_group(proc.pid, signal.SIGKILL)
     proc.wait()
-
-
-def _read_all(fd: int, capture: HeadTail, stop: threading.Event) -> None:
-    """Read `fd` to end-of-file (or until `stop` is set), decoding it into `capture`.
-
-    A multi-byte character split between two reads is decoded whole.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    cleaner = Cleaner()
-    poller = select.poll()
-    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
-    try:
-        while not stop.is_set():
-            try:
-                if not poller.poll(POLL_S * 1000):
-                    continue
-                chunk = os.read(fd, CHUNK_BYTES)
-            except OSError:
-                return
-            if not chunk:
-                return
-            capture.add(cleaner.feed(decoder.decode(chunk)))
-    finally:
-        capture.add(cleaner.feed(decoder.decode(b"", final=True)) + cleaner.finish())
 
 
 def run_command(
@@ -125,27 +74,20 @@ def run_command(
     """Run `command` in `cwd`; stop it and its children after `timeout` seconds or when `cancel` is set.
 
     Of the output, at most `limit` characters are kept (head and tail; see `glmcode.output_budget`).
-    stdin is /dev/null, so a command that reads input gets end-of-file at once. Raises
+    stdin is /dev/null, so a command that reads input gets end-of-file at once; editors and
+    pagers never wait (see `glmcode.tools.spawn`). Raises
     `ToolError` only if the shell cannot be started; a failing command is a normal outcome.
     KeyboardInterrupt while waiting stops the process group, then propagates.
     """
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(
-            [_shell(), "-c", command],
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**{k: v for k, v in os.environ.items() if k not in _ENV_SECRETS}, **_ENV_OVERRIDES},
-        )
+        proc = spawn(command, cwd)
     except OSError as e:
         raise ToolError(f"could not start the command: {e}") from e
     assert proc.stdout is not None
     capture = HeadTail(limit, keep_full=True)
     stop_reading = threading.Event()
-    reader = threading.Thread(target=_read_all, args=(proc.stdout.fileno(), capture, stop_reading), daemon=True)
+    reader = threading.Thread(target=read_all, args=(proc.stdout.fileno(), capture, stop_reading), daemon=True)
     reader.start()
     timed_out = cancelled = False
     note = ""

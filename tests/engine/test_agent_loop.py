@@ -20,7 +20,7 @@ from glmcode.testing.repos import make_repo
 
 TOOL_ORDER = [
     "read_file", "write_file", "edit_file", "read_files", "list_files", "search", "run_shell",
-    "git_status", "git_diff", "lint", "run_tests", "update_plan",
+    "git_status", "git_diff", "lint", "run_tests", "update_plan", "shell_output", "shell_stop",
 ]
 
 

@@ -39,6 +39,8 @@ DESIGN_ORDER = [
     "lint",
     "run_tests",
     "update_plan",
+    "shell_output",
+    "shell_stop",
 ]
 REQUIRED = {
     "read_file": ["path"],
@@ -53,6 +55,8 @@ REQUIRED = {
     "lint": [],
     "run_tests": [],
     "update_plan": ["steps"],
+    "shell_output": [],
+    "shell_stop": ["id"],
 }
 
 
@@ -62,7 +66,7 @@ def test_tools_in_design_order_with_lookup(registry: ToolRegistry) -> None:
         assert registry.get(tool.name) is tool
         assert tool.kind in ("read", "edit", "exec", "check", "plan")
     assert registry.get("rm_rf") is None
-    assert len(registry) == 12
+    assert len(registry) == len(DESIGN_ORDER)
 
 
 def test_schemas_are_stable_valid_and_described(registry: ToolRegistry) -> None:
@@ -253,7 +257,7 @@ def test_call_unknown_tool(call) -> None:
     assert not result.ok and result.summary == "unknown tool"
     assert result.output == (
         "there is no tool named 'delete_everything'; the tools are: read_file, write_file, edit_file, read_files, "
-        "list_files, search, run_shell, git_status, git_diff, lint, run_tests, update_plan"
+        "list_files, search, run_shell, git_status, git_diff, lint, run_tests, update_plan, shell_output, shell_stop"
     )
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from glmcode import output_budget
 from glmcode.rules.agent_md import Rules
-from glmcode.tools import shell_runner
+from glmcode.tools import shell_runner, spawn
 from glmcode.tools.base import ToolContext, ToolError
 from glmcode.tools.shell_runner import run_command
 
@@ -50,8 +50,8 @@ def test_runs_in_the_given_directory_with_bash(tmp_path: Path) -> None:
 
 
 def test_falls_back_to_sh_without_bash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_which = shell_runner.shutil.which
-    monkeypatch.setattr(shell_runner.shutil, "which", lambda name: None if name == "bash" else real_which(name))
+    real_which = spawn.shutil.which
+    monkeypatch.setattr(spawn.shutil, "which", lambda name: None if name == "bash" else real_which(name))
     outcome = run_command("echo $((1 + 2))", tmp_path, 10, None)
     assert outcome.exit_code == 0 and outcome.output == "3\n"
 

@@ -1,0 +1,119 @@
+"""Background commands end with the session: in-process, after `glmcode run`, on SIGTERM and on SIGKILL.
+
+The model starts `BACKGROUND` (a shell that leaves a grandchild and waits); the tests check with
+`/proc` that neither is left once glmcode is done, however it ended.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from glmcode.testing import ScriptedTurn
+from glmcode.testing.command import GLMCODE_BIN, base_env
+from glmcode.testing.engine import call
+from glmcode.tools.spawn import signal_group
+
+BACKGROUND = "sleep 300 & echo $! > child.pid; echo $$ > shell.pid; wait"
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie (PID 1 here may not reap orphans)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_for(condition: Callable[[], object], within: float = 60.0) -> bool:
+    """Poll `condition` until it holds or `within` seconds pass (generous: the machine may be loaded)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def pid_in(path: Path) -> int:
+    assert wait_for(lambda: path.exists() and path.read_text().endswith("\n")), f"{path.name} was never written"
+    return int(path.read_text())
+
+
+def test_session_close_stops_the_runs_background_commands(glm_server, engine, repo: Path) -> None:
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("run_shell", command=BACKGROUND, background=True)]),
+        ScriptedTurn(tool_calls=[call("shell_output", id="bg1")]),
+        ScriptedTurn(content="The server runs."),
+    ])
+    run = engine.run("start it", permission_mode="full-auto")
+    assert run.returncode == 0
+    results = run.of_type("tool_result")
+    assert [r["ok"] for r in results] == [True, True]
+    assert results[1]["summary"].startswith("bg1 running")
+    for name in ("shell.pid", "child.pid"):
+        assert not alive(pid_in(repo / name)), f"{name} outlived Session.close()"
+
+
+def test_nothing_outlives_a_headless_run(glm_server, run_glmcode, repo: Path) -> None:
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("run_shell", command=BACKGROUND, background=True)]),
+        ScriptedTurn(content="Started."),
+    ])
+    run = run_glmcode("run", "start it", "--yes", cwd=repo)
+    assert run.returncode == 0, run.stderr
+    assert run.of_type("tool_result")[0]["summary"] == "bg1 started"
+    for name in ("shell.pid", "child.pid"):
+        assert not alive(pid_in(repo / name)), f"{name} outlived `glmcode run`"
+
+
+def _start_run(glm_server, tmp_path: Path, repo: Path) -> subprocess.Popen[str]:
+    """`glmcode run` that starts `BACKGROUND`, then blocks in a foreground command that writes fg.pid."""
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("run_shell", command=BACKGROUND, background=True)]),
+        ScriptedTurn(tool_calls=[call("run_shell", command="echo $$ > fg.pid; sleep 60; echo slept")]),
+        ScriptedTurn(content="finished"),
+    ])
+    return subprocess.Popen(
+        [GLMCODE_BIN, "run", "start it", "--yes", "--output-format", "stream-json"],
+        cwd=repo, env=base_env(glm_server, tmp_path), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_sigterm_stops_the_run_and_every_background_group(glm_server, tmp_path: Path, repo: Path) -> None:
+    proc = _start_run(glm_server, tmp_path, repo)
+    try:
+        foreground = pid_in(repo / "fg.pid")
+        shell, child = pid_in(repo / "shell.pid"), pid_in(repo / "child.pid")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert json.loads(out.splitlines()[-1])["status"] == "interrupted"
+    for pid in (foreground, shell, child):
+        assert not alive(pid)
+
+
+def test_sigkill_of_glmcode_kills_its_direct_children(glm_server, tmp_path: Path, repo: Path) -> None:
+    proc = _start_run(glm_server, tmp_path, repo)
+    foreground = shell = 0
+    try:
+        foreground = pid_in(repo / "fg.pid")
+        shell, child = pid_in(repo / "shell.pid"), pid_in(repo / "child.pid")
+        proc.kill()
+        proc.communicate(timeout=90)
+        assert wait_for(lambda: not alive(shell)), "the background shell outlived a SIGKILL of glmcode"
+        assert wait_for(lambda: not alive(foreground)), "the foreground shell outlived a SIGKILL of glmcode"
+    finally:
+        proc.kill()
+        for group in (foreground, shell):  # what a SIGKILL leaves: the shells' own children
+            if group:
+                signal_group(group, signal.SIGKILL)
+    assert wait_for(lambda: not alive(child))
