@@ -8,6 +8,7 @@ request whenever it comes, so the scripted queue holds only the real turns.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,8 @@ def test_a_200_turn_goal_in_an_8000_token_window_finishes_verified(glm_server, e
     assert "make add correct" in context
     for step in STEPS:
         assert step in context, f"the plan step {step!r} is not in the last request"
-    assert "Stage: implement" in context and "[x] Read calc.py and check.py" in context
+    assert re.search(r"Stage: (implement|verify|report)", context), "the goal's stage is kept"
+    assert "[x] Read calc.py and check.py" in context
     for request in real_requests(glm_server):
         well_formed(request.json["messages"])
 
