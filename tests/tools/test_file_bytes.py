@@ -261,3 +261,37 @@ def test_read_file_numbers_lines_as_edit_file_counts_them(call, repo: Path) -> N
     assert page.split("\n")[1:] == ["     3\tz = 1", "[lines 3-3 of 4; call again with offset=4 to read more]"]
     edit = call("edit_file", {"path": "f.txt", "old_string": "z = 1", "new_string": "w"})
     assert "(at lines 3, 4)" in edit.output
+
+
+# --- end to end -----------------------------------------------------------------------------------
+
+
+def test_the_real_command_edits_a_crlf_file_byte_for_byte(glm_server, run_glmcode, repo: Path) -> None:
+    from glmcode.testing import ScriptedTurn
+    from glmcode.testing.engine import call as tool_call
+    from glmcode.testing.engine import messages_of
+
+    (repo / "win.py").write_bytes(b"def f():\r\n    return 1\r\n\r\nprint(f())")
+    (repo / "mixed.py").write_bytes(MIXED_PY)
+    glm_server.script([
+        ScriptedTurn(tool_calls=[tool_call("read_file", path="win.py")]),
+        ScriptedTurn(tool_calls=[
+            tool_call("edit_file", path="win.py", old_string="def f():\n    return 1", new_string="def f():\n    x = 2\n    return x"),
+            tool_call("edit_file", path="mixed.py", old_string="alpha = 1\nbeta = 2", new_string="alpha = 1\nbeta = 3"),
+            tool_call("write_file", path="new.py", content="a = 1\n"),
+        ]),
+        ScriptedTurn(content="done"),
+    ])
+    run = run_glmcode("run", "edit the files", "--permission-mode", "auto-edit", cwd=repo)
+    assert run.returncode == 0, run.stderr
+    assert (repo / "win.py").read_bytes() == b"def f():\r\n    x = 2\r\n    return x\r\n\r\nprint(f())"
+    assert (repo / "mixed.py").read_bytes() == b"alpha = 1\r\nbeta = 3\r\ngamma = 3\ndelta = 4\r\n"
+    assert (repo / "new.py").read_bytes() == b"a = 1\n"
+    seen = messages_of(glm_server.requests[1])[-1]["content"]
+    assert seen.startswith("[file: CRLF line endings; no newline at end; edit_file and write_file keep these")
+    results = run.of_type("tool_result")
+    assert [r["ok"] for r in results] == [True, True, True, True]
+    assert results[1]["diff"].endswith(
+        "+    x = 2\n+    return x\n \n print(f())\n\\ No newline at end of file\n\\ line endings: CRLF\n"
+    )
+    assert "-beta = 2␍␊\n+beta = 3␍␊\n" in results[2]["diff"]
