@@ -22,7 +22,7 @@ MAX_DIFF_CHARS = 200_000
 
 
 @functools.cache
-def _umask() -> int:
+def umask() -> int:
     """The process umask, read without changing it where /proc allows."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
@@ -36,16 +36,19 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write `data` to `path` through a temporary file in the same folder and `os.replace`.
 
-    Creates missing parent folders; keeps the permission bits of a file being replaced, and
-    gives a new file the usual `0o666 & ~umask`.
+    Creates missing parent folders; gives the file `mode` when set, else keeps the permission bits
+    of a file being replaced, and gives a new file the usual `0o666 & ~umask`. On any error the
+    temporary file is removed and the error (`OSError`, `ToolError` for a parent that is a file)
+    raised; `path` is then as it was.
     """
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
+    if mode is None:
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o666 & ~umask()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")

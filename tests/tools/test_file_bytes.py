@@ -295,3 +295,39 @@ def test_the_real_command_edits_a_crlf_file_byte_for_byte(glm_server, run_glmcod
         "+    x = 2\n+    return x\n \n print(f())\n\\ No newline at end of file\n\\ line endings: CRLF\n"
     )
     assert "-beta = 2␍␊\n+beta = 3␍␊\n" in results[2]["diff"]
+
+
+# --- checkpoints and undo keep bytes too ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("attributes", "config"),
+    [
+        ("* text=auto\n", ()),
+        ("* text eol=crlf\n", ()),
+        ("* text eol=lf\n", ()),
+        ("", ("core.autocrlf", "true")),
+        ("", ("core.autocrlf", "input")),
+    ],
+    ids=["text=auto", "eol=crlf", "eol=lf", "autocrlf=true", "autocrlf=input"],
+)
+def test_undo_restores_the_exact_bytes_whatever_git_converts(repo: Path, run_git, attributes: str, config: tuple) -> None:
+    from glmcode.tools import checkpoints
+
+    if config:
+        run_git(repo, "config", *config)
+    (repo / ".gitattributes").write_text(attributes)
+    files = {"win.txt": b"a\r\nb\r\n", "mixed.py": MIXED_PY, "cr.txt": b"a\rb\r", "u16.txt": le("x\r\ny\n")}
+    for name, data in files.items():
+        (repo / name).write_bytes(data)
+    (repo / "run.sh").write_bytes(b"#!/bin/sh\r\n")
+    (repo / "run.sh").chmod(0o755)
+    saved = checkpoints.create(repo, "s", 1, "before")
+    assert saved is not None
+    for name in [*files, "run.sh"]:
+        (repo / name).write_bytes(b"changed\n")
+    (repo / "run.sh").chmod(0o644)
+    checkpoints.restore(repo, saved)
+    assert {name: (repo / name).read_bytes() for name in files} == files
+    assert (repo / "run.sh").read_bytes() == b"#!/bin/sh\r\n"
+    assert stat.S_IMODE((repo / "run.sh").stat().st_mode) == 0o755
