@@ -120,7 +120,7 @@ def _write_blobs(repo: Any, worktree: Path, tree: str, names: list[str]) -> list
     """
     if not names:
         return []
-    listing = repo.git.ls_tree("-r", "-z", tree, "--", *names, env={"GIT_LITERAL_PATHSPECS": "1"})
+    listing = repo.git.ls_tree("-r", "-z", tree)
     others = set(names)
     for record in listing.split("\0"):
         meta, _, name = record.partition("\t")

@@ -62,7 +62,7 @@ _CONVERTED = ("w/crlf", "w/mixed")
 
 
 def _store_unconverted(repo: Any, env: dict[str, str]) -> None:
-    """Put the exact bytes of every work-tree file with CR LF endings into the private index.
+    """Put the exact bytes of every work-tree file whose CRLF endings `git add` converted into the private index.
 
     `git add` normalises line endings where the config or `.gitattributes` says so, and a
     checkpoint restored from such a blob would turn CRLF into LF: a checkpoint keeps bytes
@@ -72,11 +72,13 @@ def _store_unconverted(repo: Any, env: dict[str, str]) -> None:
     paths = []
     for record in listing.split("\0"):
         info, _, path = record.partition("\t")
-        if path and "\n" not in path and any(state in info.split() for state in _CONVERTED):
+        states = info.split()
+        work = next((state for state in states if state.startswith("w/")), "")
+        if path and "\n" not in path and work in _CONVERTED and "i/" + work[2:] not in states:
             paths.append(path)
     if not paths:
         return
-    stages = repo.git.ls_files("-s", "-z", "--", *paths, env=env)
+    stages = repo.git.ls_files("-s", "-z", env=env)
     modes = {}
     for record in stages.split("\0"):
         meta, _, path = record.partition("\t")
@@ -85,6 +87,7 @@ def _store_unconverted(repo: Any, env: dict[str, str]) -> None:
     regular = [path for path in paths if modes.get(path) in ("100644", "100755")]
     if not regular:
         return
+
     def git(*args: str, stdin: str) -> str:
         done = subprocess.run(
             ["git", *args], cwd=repo.working_tree_dir, env={**os.environ, **env}, input=stdin.encode(),
