@@ -331,3 +331,10 @@ def test_undo_restores_the_exact_bytes_whatever_git_converts(repo: Path, run_git
     assert {name: (repo / name).read_bytes() for name in files} == files
     assert (repo / "run.sh").read_bytes() == b"#!/bin/sh\r\n"
     assert stat.S_IMODE((repo / "run.sh").stat().st_mode) == 0o755
+
+
+def test_search_numbers_lines_as_read_file_and_reads_utf16(call, repo: Path) -> None:
+    (repo / "cr.txt").write_bytes(b"one\rtwo = 1\r")
+    (repo / "u16.txt").write_bytes(le("zero\r\ntwo = 1\r\n"))
+    found = call("search", {"pattern": "two = 1"}).output.split("\n")
+    assert found == ["cr.txt:2: two = 1", "u16.txt:2: two = 1"]
