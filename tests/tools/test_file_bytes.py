@@ -43,6 +43,7 @@ EDITS = [
     ("mixed, a line deleted keeps the others' endings", b"a\r\nb\nc\r\n", "a\nb\nc", "a\nc", False, b"a\r\nc\r\n"),
     ("mixed, strings written with CRLF", MIXED_PY, "gamma = 3\r\ndelta", "gamma = 33\r\ndelta", False,
      b"alpha = 1\r\nbeta = 2\r\ngamma = 33\ndelta = 4\r\n"),
+    ("a lone CR that would meet an LF", b"a\rb\n\nc", "a\nb", "a\nb\n", False, None),
     ("an absent old_string", MIXED_PY, "gamma = 3\r\nbeta", "x", False, None),
     ("lone CR endings", b"one\rtwo\rthree\r", "two\nthree", "2\n3\n4", False, b"one\r2\r3\r4\r"),
     ("CRLF new_string into an LF file", b"a\nb\n", "a\n", "x\r\ny\r\n", False, b"x\ny\nb\n"),
