@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from glmcode.tools._text import ENDING_NAMES, Endings, TextFile, split_lines
+from glmcode.tools._text import ENDING_NAMES, Endings, TextFile, lines_with_endings
 from glmcode.tools.base import ToolError
 from glmcode.wording import plural
 
@@ -164,9 +164,9 @@ def _split_ending(line: str) -> tuple[str, str]:
 
 def line_count(text: str) -> int:
     """Lines in `text` (ended by CRLF, CR or LF), counting a last line without an ending."""
-    return len(split_lines(text))
+    return text.count("\n") + text.count("\r") - text.count("\r\n") + (not Endings.of(text).final and bool(text))
 
 
 def _lines(text: str) -> list[str]:
     """Each line of `text` with its own ending (CRLF, CR or LF; str.splitlines also splits on form feeds)."""
-    return [content + ending for content, ending in split_lines(text)]
+    return lines_with_endings(text)

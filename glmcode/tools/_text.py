@@ -16,9 +16,9 @@ from __future__ import annotations
 import codecs
 import difflib
 import re
-from bisect import bisect_right
-from collections import Counter
+from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import accumulate
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 """A line ending: CRLF, a lone CR or LF (CRLF first, so it is one ending, not two)."""
@@ -89,21 +89,18 @@ def decode(data: bytes) -> TextFile:
     return TextFile(encoding=encoding, bom=bom, text=text, problem=problem)
 
 
-def split_lines(text: str) -> list[tuple[str, str]]:
-    """`text` as (content, ending) pairs; the ending is "\\r\\n", "\\n", "\\r", or "" for a last unended line."""
-    lines: list[tuple[str, str]] = []
-    start = 0
-    for match in LINE_BREAK.finditer(text):
-        lines.append((text[start : match.start()], match.group()))
-        start = match.end()
-    if start < len(text):
-        lines.append((text[start:], ""))
-    return lines
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def lines_with_endings(text: str) -> list[str]:
+    """`text` cut after each line ending (CRLF, CR or LF): `"".join` gives it back. Unlike `str.splitlines`,
+    form feeds and Unicode separators do not end a line."""
+    return _LINE.findall(text)
 
 
 def normalise(text: str) -> str:
-    """`text` with every line ending (CRLF, CR, LF) made `\\n`."""
-    return LINE_BREAK.sub("\n", text)
+    """`text` with every line ending (CRLF, CR or LF) made `\\n`."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @dataclass(frozen=True)
@@ -117,8 +114,9 @@ class Endings:
 
     @classmethod
     def of(cls, text: str) -> Endings:
-        counts = Counter(match.group() for match in LINE_BREAK.finditer(text))
-        return cls(counts=dict(counts), final=bool(text) and text[-1] in "\r\n")
+        crlf = text.count("\r\n")
+        counts = {"\r\n": crlf, "\n": text.count("\n") - crlf, "\r": text.count("\r") - crlf}
+        return cls(counts={e: n for e, n in counts.items() if n}, final=bool(text) and text[-1] in "\r\n")
 
     @property
     def dominant(self) -> str:
@@ -143,44 +141,36 @@ class Endings:
 
 
 class LineMap:
-    """A text and its normalised view (every ending `\\n`), with offsets mapped between them."""
+    """A text and its normalised view (every ending `\\n`), with offsets mapped between them.
+
+    Only a CRLF changes the length (two characters become one), so an offset maps back by adding
+    the number of CRLFs before it; built with C-speed string operations, for 10 MB files.
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.lines = split_lines(text)
-        """(content, ending) of each line of `text`."""
         self.endings = Endings.of(text)
-        self._norm_starts: list[int] = []
-        self._orig_starts: list[int] = []
-        norm = orig = 0
-        for content, ending in self.lines:
-            self._norm_starts.append(norm)
-            self._orig_starts.append(orig)
-            norm += len(content) + bool(ending)
-            orig += len(content) + len(ending)
-        self.normalised = "".join(content + ("\n" if ending else "") for content, ending in self.lines)
+        self.normalised = normalise(text)
         """`text` with every ending `\\n`: what `old_string` is matched against."""
-
-    def line_index(self, offset: int) -> int:
-        """0-based line of a normalised offset (the last line for the end of the text)."""
-        return max(bisect_right(self._norm_starts, offset) - 1, 0)
+        parts = text.split("\r\n")
+        self._crlf_at = [end + index for index, end in enumerate(accumulate(map(len, parts[:-1])))]
+        """The normalised offset of each CRLF's `\\n`, ascending."""
 
     def original_offset(self, offset: int) -> int:
         """The offset in `text` of a normalised offset; a line ending is never split."""
-        if not self.lines:
-            return 0
-        index = self.line_index(offset)
-        column = offset - self._norm_starts[index]
-        content, ending = self.lines[index]
-        if column > len(content):  # past the line's `\n`: the end of the text (a last unended line cannot get here)
-            return self._orig_starts[index] + len(content) + len(ending)
-        return self._orig_starts[index] + column
+        return offset + bisect_left(self._crlf_at, offset)
 
     def ending_at(self, offset: int) -> str:
         """The ending of the line a normalised offset is on, or the text's dominant ending for an unended one."""
-        if not self.lines:
+        end = self.normalised.find("\n", offset)
+        if end == -1:
             return self.endings.dominant
-        return self.lines[self.line_index(offset)][1] or self.endings.dominant
+        at = self.original_offset(end)
+        return "\n" if self.text[at] == "\n" else self.text[at : at + 2] if self.text.startswith("\r\n", at) else "\r"
+
+    def line_endings(self) -> list[str]:
+        """The ending of each line break of `text`, in order (one per `\\n` of `normalised`)."""
+        return LINE_BREAK.findall(self.text)
 
 
 def carry_endings(old: str, old_endings: list[str], new: str, fallback: str) -> str:

@@ -13,7 +13,7 @@ from pydantic import Field
 from glmcode import output_budget
 from glmcode.tools import workspace
 from glmcode.tools._files import MAX_FILE_BYTES
-from glmcode.tools._text import Endings, TextFile, decode, sniff, split_lines
+from glmcode.tools._text import Endings, TextFile, decode, normalise, sniff
 from glmcode.tools.base import (
     Tool,
     ToolArgs,
@@ -177,7 +177,9 @@ def _read_whole(data: bytes, shown: str, offset: int, limit: int, page_chars: in
         raise ToolError(f"{shown} is a binary file ({len(data):,} bytes); read_file shows text files only")
     file = decode(data)
     header = format_header(file)
-    lines = split_lines(file.text)
+    lines = normalise(file.text).split("\n")
+    if lines[-1] == "":
+        lines.pop()
     if not lines:
         return ToolResult(output=f"{shown} is empty (0 lines){header and ' ' + header}", summary="empty")
     if offset > len(lines):
@@ -185,7 +187,7 @@ def _read_whole(data: bytes, shown: str, offset: int, limit: int, page_chars: in
     out = [header] if header else []
     chars = len(header)
     number = offset - 1
-    for content, _ in lines[offset - 1 :]:
+    for content in lines[offset - 1 : offset - 1 + limit]:
         text, _ = _render(content.encode("utf-8", "surrogatepass"), 0)
         line = f"{number + 1:>6}\t{text.replace(chr(0), NUL_MARK)}"
         if number - offset + 1 >= limit or (number >= offset and chars + len(line) + 1 > page_chars):

@@ -209,4 +209,4 @@ def _with_endings(text: str, old: TextFile, endings: Endings, *, complete: bool)
     if endings.uniform is not None or not complete:
         return text.replace("\n", endings.uniform or endings.dominant)
     view = LineMap(old.text)
-    return carry_endings(view.normalised, [ending for _, ending in view.lines if ending], text, endings.dominant)
+    return carry_endings(view.normalised, view.line_endings(), text, endings.dominant)
