@@ -339,3 +339,13 @@ def test_search_numbers_lines_as_read_file_and_reads_utf16(call, repo: Path) -> 
     (repo / "u16.txt").write_bytes(le("zero\r\ntwo = 1\r\n"))
     found = call("search", {"pattern": "two = 1"}).output.split("\n")
     assert found == ["cr.txt:2: two = 1", "u16.txt:2: two = 1"]
+
+
+def test_read_files_decodes_as_read_file_does(call, repo: Path) -> None:
+    (repo / "u16.txt").write_bytes(le("zero\r\none\r\n"))
+    (repo / "cr.txt").write_bytes(b"a\rb\r")
+    (repo / "latin.txt").write_bytes("café\n".encode("latin-1"))
+    output = call("read_files", {"paths": ["u16.txt", "cr.txt", "latin.txt"]}).output
+    assert "==> u16.txt (2 lines, UTF-16 LE with BOM) <==\nzero\none\n" in output
+    assert "==> cr.txt (2 lines) <==\na\nb\n" in output
+    assert "==> latin.txt (1 line, not valid UTF-8: undecodable bytes shown as \ufffd) <==\ncaf\ufffd\n" in output
