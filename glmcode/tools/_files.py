@@ -1,4 +1,4 @@
-"""Shared by `write_file` and `edit_file`: atomic writes and the unified diff of a change."""
+"""Shared by `write_file` and `edit_file`: atomic writes and the byte-faithful unified diff of a change."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from glmcode.tools._text import ENDING_NAMES, Endings, TextFile, lines_with_endings
 from glmcode.tools.base import ToolError
 from glmcode.wording import plural
 
@@ -21,7 +22,7 @@ MAX_DIFF_CHARS = 200_000
 
 
 @functools.cache
-def _umask() -> int:
+def umask() -> int:
     """The process umask, read without changing it where /proc allows."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
@@ -35,16 +36,19 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write `data` to `path` through a temporary file in the same folder and `os.replace`.
 
-    Creates missing parent folders; keeps the permission bits of a file being replaced, and
-    gives a new file the usual `0o666 & ~umask`.
+    Creates missing parent folders; gives the file `mode` when set, else keeps the permission bits
+    of a file being replaced, and gives a new file the usual `0o666 & ~umask`. On any error the
+    temporary file is removed and the error (`OSError`, `ToolError` for a parent that is a file)
+    raised; `path` is then as it was.
     """
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
+    if mode is None:
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o666 & ~umask()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
@@ -61,6 +65,15 @@ def atomic_write(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def unfaithful(shown: str, file: TextFile, tool: str) -> str:
+    """The tool error for a file that cannot be written back byte for byte (`file.problem` is set)."""
+    return (
+        f"{shown} cannot be changed faithfully: {file.problem}, so writing it would alter bytes nobody asked to "
+        f"change. {tool} refuses to touch it (read_file still shows it). If it really must change, use run_shell "
+        "with a tool that keeps its encoding (e.g. sed or iconv), or delete it first and write it anew."
+    )
 
 
 @dataclass(frozen=True)
@@ -83,37 +96,77 @@ class Change:
         return f"updated, +{self.added} -{self.removed}"
 
 
-def diff_change(old: str | None, new: str, name: str) -> Change:
-    """The change from `old` (None for a new file) to `new`, shown as `a/<name>` → `b/<name>`."""
-    if old == new:
+def diff_change(
+    old: str | None, new: str, name: str, *, old_encoding: str = "UTF-8", new_encoding: str = "UTF-8"
+) -> Change:
+    """The change from `old` (None for a new file) to `new`, shown as `a/<name>` → `b/<name>`, byte-faithful.
+
+    Both texts carry their real line endings (`\\r\\n`, `\\n`, a lone `\\r`); a line whose only change
+    is its ending is a changed line. When both sides use one and the same ending, lines are shown
+    plainly and a `\\ line endings: CRLF` note says which (nothing is said for LF); otherwise each
+    CRLF ending is shown as `␍␊` and each lone CR as `␍` at the end of its line, with a note.
+    An encoding or byte-order-mark change (`old_encoding` → `new_encoding`, e.g. `UTF-8 with BOM`)
+    is a note too; a new file in anything but plain UTF-8 says its encoding. No change, no diff ("").
+    """
+    if old == new and old_encoding == new_encoding:
         return Change("", 0, 0)
     if len(old or "") + len(new) > MAX_DIFF_INPUT_CHARS:
         return Change(None, 0, 0)
+    kinds = set(Endings.of(old or "").counts) | set(Endings.of(new).counts)
+    marked = len(kinds) > 1
     out = []
     added = removed = 0
     lines = difflib.unified_diff(
-        _lines(old or ""), _lines(new), fromfile="/dev/null" if old is None else f"a/{name}", tofile=f"b/{name}"
+        _lines(old or ""),
+        _lines(new),
+        fromfile="/dev/null" if old is None else f"a/{name}",
+        tofile=f"b/{name}",
+        lineterm="",
     )
     for index, line in enumerate(lines):
-        if index >= 2:
-            added += line.startswith("+")
-            removed += line.startswith("-")
-        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+        if index < 2 or line.startswith("@@"):
+            out.append(line + "\n")
+            continue
+        added += line.startswith("+")
+        removed += line.startswith("-")
+        body, ending = _split_ending(line)
+        if not ending:
+            out.append(body + "\n\\ No newline at end of file\n")
+        else:
+            out.append(body + (_MARKS[ending] if marked else "") + "\n")
+    if not out:  # same text, another encoding: the header alone, then the note
+        out = [f"--- a/{name}\n", f"+++ b/{name}\n"]
+    if marked:
+        out.append("\\ line endings: ␍␊ marks CRLF, ␍ a lone CR; unmarked lines end with LF\n")
+    elif kinds and kinds != {"\n"}:
+        out.append(f"\\ line endings: {ENDING_NAMES[kinds.pop()]}\n")
+    if old is None:
+        if new_encoding != "UTF-8":
+            out.append(f"\\ encoding: {new_encoding}\n")
+    elif old_encoding != new_encoding:
+        out.append(f"\\ encoding: {old_encoding} → {new_encoding}\n")
     diff = "".join(out)
     if len(diff) > MAX_DIFF_CHARS:
         diff = diff[:MAX_DIFF_CHARS] + f"\n[... diff cut: {len(diff) - MAX_DIFF_CHARS:,} more characters ...]\n"
     return Change(diff, added, removed)
 
 
+_MARKS = {"\r\n": "␍␊", "\r": "␍", "\n": ""}
+
+
+def _split_ending(line: str) -> tuple[str, str]:
+    """A diff line and its line ending ("" when it has none)."""
+    for ending in ("\r\n", "\r", "\n"):
+        if line.endswith(ending):
+            return line[: -len(ending)], ending
+    return line, ""
+
+
 def line_count(text: str) -> int:
-    """Lines in `text`, counting a last line without a newline."""
-    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    """Lines in `text` (ended by CRLF, CR or LF), counting a last line without an ending."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n") + (not Endings.of(text).final and bool(text))
 
 
 def _lines(text: str) -> list[str]:
-    """Split on `\\n` only (str.splitlines also splits on form feeds and other separators)."""
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
+    """Each line of `text` with its own ending (CRLF, CR or LF; str.splitlines also splits on form feeds)."""
+    return lines_with_endings(text)

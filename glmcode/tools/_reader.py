@@ -26,6 +26,7 @@ from pathlib import Path
 
 from glmcode import output_budget
 from glmcode.tools import workspace
+from glmcode.tools._text import decode, encoding_name, normalise, sniff
 from glmcode.tools._walk import Entry, glob_matcher, walk
 from glmcode.tools.base import ToolError
 from glmcode.wording import plural
@@ -210,7 +211,7 @@ def _read(path: Path, rel: str, max_bytes: int) -> _Text | Skipped | None:
             data = f.read(max_bytes + 1)
     except OSError as e:
         return Skipped(rel, f"cannot be read: {e.strerror or e}")
-    if workspace.is_binary(data):
+    if sniff(data)[0] == "utf-8" and workspace.is_binary(data):
         return Skipped(rel, "binary")
     if len(data) > max_bytes:
         return None
@@ -218,12 +219,16 @@ def _read(path: Path, rel: str, max_bytes: int) -> _Text | Skipped | None:
 
 
 def _block(rel: str, data: bytes, total: int | None = None) -> _Text:
-    """The block of a file whose bytes (or first bytes, of a file of `total` lines) are `data`."""
-    try:
-        text, note = data.decode("utf-8"), ""
-    except UnicodeDecodeError:
-        text, note = data.decode("utf-8", errors="replace"), ", not valid UTF-8: undecodable bytes shown as \ufffd"
-    text = text.replace("\r\n", "\n")
+    """The block of a file whose bytes (or first bytes, of a file of `total` lines) are `data`.
+
+    Decoded as read_file and edit_file decode it (`glmcode.tools._text`): a byte-order mark names
+    UTF-16 or UTF-32 (said in the header), and LF, CRLF and a lone CR all end a line.
+    """
+    file = decode(data)
+    note = "" if file.encoding == "utf-8" and not file.bom else f", {file.label}"
+    if file.problem and "NUL" not in file.problem:
+        note += f", not valid {encoding_name(file.encoding, b'')}: undecodable bytes shown as \ufffd"
+    text = normalise(file.text)
     lines = text.split("\n")
     if any(len(line) > MAX_LINE_CHARS for line in lines):
         text = "\n".join(
@@ -243,6 +248,8 @@ def _head(path: Path, rel: str, room: int) -> str:
     try:
         with open(path, "rb") as f:
             data = f.read(room)
+            if sniff(data)[0] != "utf-8":  # its first lines cannot be cut at a b"\n": named in the note only
+                return ""
             total = data.count(b"\n")
             while chunk := f.read(1 << 20):
                 total += chunk.count(b"\n")

@@ -17,6 +17,7 @@ from typing import Any
 
 from glmcode.errors import ConfigError
 from glmcode.tools import snapshot
+from glmcode.tools._files import atomic_write, umask
 
 REF_PREFIX = "refs/glmcode/checkpoints/"
 UNDO_SESSION = "undo"
@@ -98,14 +99,41 @@ def restore(root: Path, target: Checkpoint) -> list[str]:
         else:
             to_restore.append(name)
             changes.append(f"restored {name}")
-    if to_restore:
+    others = _write_blobs(repo, worktree, target.tree, to_restore)
+    if others:
         with tempfile.TemporaryDirectory(prefix="glmcode-undo-") as folder:
-            env = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
+            env = {"GIT_INDEX_FILE": str(Path(folder) / "index"), "GIT_LITERAL_PATHSPECS": "1"}
             repo.git.read_tree(target.tree, env=env)
-            repo.git.checkout_index("-f", "--", *to_restore, env=env)
+            repo.git.checkout_index("-f", "--", *others, env=env)
     for name in to_remove:
         (worktree / name).unlink(missing_ok=True)
     return changes
+
+
+def _write_blobs(repo: Any, worktree: Path, tree: str, names: list[str]) -> list[str]:
+    """Write the regular files `names` of `tree` into the work tree byte for byte; the names left to git.
+
+    `git checkout-index` would convert line endings (`core.autocrlf`, `text`/`eol` attributes),
+    and a checkpoint holds the exact bytes (`snapshot.take`): regular files are written from their
+    blobs with no conversion, atomically, with the mode they had (exec bit). Symlinks, submodules
+    and paths that are now folders are returned for `checkout-index`.
+    """
+    if not names:
+        return []
+    listing = repo.git.ls_tree("-r", "-z", tree)
+    others = set(names)
+    for record in listing.split("\0"):
+        meta, _, name = record.partition("\t")
+        if not name or name not in others:
+            continue
+        mode, kind, sha = meta.split()
+        path = worktree / name
+        if kind != "blob" or mode not in ("100644", "100755") or path.is_dir() or path.is_symlink():
+            continue
+        data = repo.odb.stream(bytes.fromhex(sha)).read()
+        atomic_write(path, data, mode=(0o777 if mode == "100755" else 0o666) & ~umask())
+        others.discard(name)
+    return [name for name in names if name in others]
 
 
 def _identity() -> dict[str, str]:

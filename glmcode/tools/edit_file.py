@@ -1,4 +1,4 @@
-"""`edit_file`: replace an exact piece of a UTF-8 text file, keeping its line endings and BOM."""
+"""`edit_file`: replace an exact piece of a text file, keeping every byte it was not asked to change."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pydantic import Field
 
 from glmcode.errors import Refusal
 from glmcode.tools import workspace
-from glmcode.tools._files import MAX_FILE_BYTES, atomic_write, diff_change
+from glmcode.tools._files import MAX_FILE_BYTES, Change, atomic_write, diff_change, unfaithful
+from glmcode.tools._text import LINE_BREAK, LineMap, TextFile, carry_endings, decode, normalise, sniff
 from glmcode.tools.base import (
     Tool,
     ToolArgs,
@@ -20,7 +21,6 @@ from glmcode.tools.base import (
     one_line,
 )
 
-BOM = "\ufeff"
 _SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])")
 MAX_HINT_LINES = 5
 
@@ -61,8 +61,8 @@ def _not_found_hint(text: str, old: str) -> str:
     return "Re-read the file with read_file and copy the text exactly, whitespace and indentation included."
 
 
-def _load(path: Path, shown: str) -> str:
-    """The file's text; refuses missing, binary, oversized and non-UTF-8 files."""
+def _load(path: Path, shown: str) -> TextFile:
+    """The file decoded; refuses missing, binary, oversized files and any it cannot write back byte for byte."""
     try:
         if path.is_dir():
             raise ToolError(f"{shown} is a directory; edit_file edits one file")
@@ -75,14 +75,13 @@ def _load(path: Path, shown: str) -> str:
         raise ToolError(f"{shown} does not exist; use write_file to create a new file") from None
     except OSError as e:
         raise ToolError(f"cannot read {shown}: {e.strerror or e}") from None
-    if workspace.is_binary(data):
+    encoding, _ = sniff(data)
+    if encoding == "utf-8" and workspace.is_binary(data):
         raise ToolError(f"{shown} is a binary file ({len(data):,} bytes); edit_file edits text files only")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ToolError(
-            f"{shown} is not valid UTF-8 (byte {e.start}); edit_file refuses to edit it so as not to corrupt it"
-        ) from None
+    file = decode(data)
+    if file.problem:
+        raise ToolError(unfaithful(shown, file, "edit_file"))
+    return file
 
 
 class EditFile(Tool[EditFileArgs]):
@@ -99,18 +98,16 @@ class EditFile(Tool[EditFileArgs]):
     def preview(self, args: EditFileArgs, ctx: ToolContext) -> str:
         """The unified diff of the edit this call would make, or `edit_file PATH would fail: <why>`.
 
-        Found and applied exactly as `run` does (`_prepare`), without writing; CRLF line endings
-        are shown as plain line breaks, with a note that they are kept.
+        Found and applied exactly as `run` does (`_prepare`), without writing: the same diff the
+        result then carries (byte-faithful, see `diff_change`).
         """
         try:
             edit = _prepare(args, ctx)
         except (ToolError, Refusal) as e:
             return f"{self.describe(args)} would fail: {_first_sentence(str(e))}"
-        diff = diff_change(edit.original, edit.edited, edit.shown).diff
+        diff = edit.change.diff
         if diff is None:
             return f"{self.describe(args)}: replaces {_occurrences(args, edit.count)} (the file is too large to show a diff)"
-        if edit.crlf:
-            diff = diff.replace("\r\n", "\n") + "(the file's CRLF line endings are kept)\n"
         return diff
 
     def run(self, args: EditFileArgs, ctx: ToolContext) -> ToolResult:
@@ -119,7 +116,7 @@ class EditFile(Tool[EditFileArgs]):
             atomic_write(edit.path, edit.data)
         except OSError as e:
             raise ToolError(f"cannot write {edit.shown}: {e.strerror or e}") from None
-        change = diff_change(edit.original, edit.edited, edit.shown)
+        change = edit.change
         counts = f" (+{change.added} -{change.removed} lines)" if change.diff else ""
         return ToolResult(
             output=f"Edited {edit.shown}: replaced {_occurrences(args, edit.count)}{counts}.",
@@ -134,38 +131,47 @@ class _Edit:
 
     path: Path
     shown: str
-    original: str
-    """The file's text as read (BOM and line endings included)."""
+    original: TextFile
+    """The file as read: encoding, byte-order mark, text with its own line endings."""
     edited: str
-    """The text to write: `original` with the replacement made."""
+    """The text to write (no mark): `original.text` with the replacements made, every other byte kept."""
     data: bytes
-    """`edited` as UTF-8, within `MAX_FILE_BYTES`."""
+    """`edited` encoded as the file was (mark included), within `MAX_FILE_BYTES`."""
     count: int
     """Occurrences of `old_string` found."""
-    crlf: bool
-    """Whether the file uses CRLF line endings (kept in `edited`)."""
+    change: Change
+    """The diff of `original.text` → `edited`, as the result and the preview show it."""
 
 
 def _prepare(args: EditFileArgs, ctx: ToolContext) -> _Edit:
     """Everything `run` does but the write: the one code path of both `run` and `preview`.
 
-    Raises `ToolError` (bad arguments, unreadable file, old_string absent or ambiguous, result too
-    large) or `Refusal` (an AGENT.md rule protects the file).
+    `old_string` is matched in the file's normalised view (every line ending `\\n`, whatever the
+    file uses and whatever endings the strings carry); the text around each match is kept as it
+    is, and each line break of `new_string` gets the ending of the line it stands for (a line
+    diff of `old_string` → `new_string`), a new one that of the line the match starts on.
+    Raises `ToolError` (bad arguments, unreadable or unfaithful file, old_string absent or
+    ambiguous, result too large) or `Refusal` (an AGENT.md rule protects the file).
     """
     if not args.old_string:
         raise ToolError("old_string is empty; to create a file or replace all of it, use write_file")
     if args.old_string == args.new_string:
         raise ToolError("old_string and new_string are identical; there is nothing to change")
+    if "\x00" in args.new_string:
+        raise ToolError(f"new_string contains a NUL character (at character {args.new_string.index(chr(0)):,}); text files hold none")
     path = workspace.resolve(ctx.root, args.path, write=True)
     shown = workspace.rel(ctx.root, path)
     original = _load(path, shown)
-    bom = BOM if original.startswith(BOM) else ""
-    text = original[len(bom) :]
-    crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
-    old, new = args.old_string, args.new_string
-    if crlf:
-        text, old, new = (s.replace("\r\n", "\n") for s in (text, old, new))
-    count = text.count(old)
+    view = LineMap(original.text)
+    text = view.normalised
+    old, new = normalise(args.old_string), normalise(args.new_string)
+    if old == new:
+        raise ToolError(
+            "old_string and new_string differ only in line endings; edit_file keeps each line's own ending "
+            "(write both with plain \\n), so there is nothing to change"
+        )
+    starts = _occurrences_at(text, old)
+    count = len(starts)
     if count == 0:
         raise ToolError(f"old_string was not found in {shown}. {_not_found_hint(text, old)}")
     if count > 1 and not args.replace_all:
@@ -175,18 +181,38 @@ def _prepare(args: EditFileArgs, ctx: ToolContext) -> _Edit:
             f"old_string occurs {count} times in {shown} (at lines {lines}{more}); include more surrounding "
             "lines to make it unique, or set replace_all to true to replace every occurrence"
         )
-    edited = text.replace(old, new) if args.replace_all else text.replace(old, new, 1)
-    if crlf:
-        edited = edited.replace("\n", "\r\n")
-    edited = bom + edited
+    pieces: list[str] = []
+    kept_from = 0
+    for start in starts if args.replace_all else starts[:1]:
+        first, last = view.original_offset(start), view.original_offset(start + len(old))
+        pieces.append(original.text[kept_from:first])
+        replaced_endings = LINE_BREAK.findall(original.text, first, last)
+        pieces.append(carry_endings(old, replaced_endings, new, view.ending_at(start)))
+        kept_from = last
+    pieces.append(original.text[kept_from:])
+    edited = "".join(pieces)
+    expected = text.replace(old, new) if args.replace_all else text.replace(old, new, 1)
+    if normalise(edited) != expected:  # a lone CR meeting an LF would read as one CRLF
+        raise ToolError(f"{shown} mixes lone CR and LF line endings so that this edit cannot keep them; use run_shell")
     ctx.rules.check_write(path, ctx.root)
     try:
-        data = edited.encode("utf-8")
+        data = original.encode(edited)
     except UnicodeEncodeError as e:
-        raise ToolError(f"new_string cannot be written as UTF-8 ({e.reason})") from None
+        raise ToolError(f"new_string cannot be written as {original.label} ({e.reason})") from None
     if len(data) > MAX_FILE_BYTES:
         raise ToolError(f"the edited file would be {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}")
-    return _Edit(path=path, shown=shown, original=original, edited=edited, data=data, count=count, crlf=crlf)
+    change = diff_change(original.text, edited, shown, old_encoding=original.label, new_encoding=original.label)
+    return _Edit(path=path, shown=shown, original=original, edited=edited, data=data, count=count, change=change)
+
+
+def _occurrences_at(text: str, needle: str) -> list[int]:
+    """Where `needle` starts in `text`, left to right, without overlaps (as `str.replace` finds them)."""
+    found: list[int] = []
+    start = text.find(needle)
+    while start != -1:
+        found.append(start)
+        start = text.find(needle, start + len(needle))
+    return found
 
 
 def _occurrences(args: EditFileArgs, count: int) -> str:

@@ -12,6 +12,8 @@ from pydantic import Field
 
 from glmcode import output_budget
 from glmcode.tools import workspace
+from glmcode.tools._files import MAX_FILE_BYTES
+from glmcode.tools._text import Endings, TextFile, decode, normalise, sniff
 from glmcode.tools.base import (
     Tool,
     ToolArgs,
@@ -31,6 +33,10 @@ NOTES_ROOM = 300
 a window stops early, at a line boundary, rather than fill more than the rest."""
 COUNT_LIMIT_BYTES = 256 * 1024 * 1024
 """Past this size the total line count is not computed (it would mean reading the whole file)."""
+WHOLE_FILE_BYTES = MAX_FILE_BYTES
+"""Files up to this size (the ones edit_file edits) are decoded whole; larger ones are paged lazily as UTF-8 with LF lines."""
+NUL_MARK = "\u2400"
+"""How a NUL character is shown (`␀`)."""
 _READ_BYTES = 64 * 1024
 _SKIP_BYTES = 1024 * 1024
 
@@ -148,11 +154,74 @@ class ReadFile(Tool[ReadFileArgs]):
             raise ToolError(f"{shown} is a directory, not a file; use list_files to see what it contains")
         if not stat.S_ISREG(info.st_mode):
             raise ToolError(f"{shown} is not a regular file (a device, socket or pipe); read_file reads files only")
+        page_chars = ctx.output_chars - NOTES_ROOM
         try:
             with open(path, "rb") as f:
-                return _read(f, shown, info.st_size, args.offset, args.limit, ctx.output_chars - NOTES_ROOM)
+                if info.st_size <= WHOLE_FILE_BYTES:
+                    return _read_whole(f.read(), shown, args.offset, args.limit, page_chars)
+                if sniff(f.read(4))[0] != "utf-8":
+                    raise ToolError(f"{shown} is a UTF-16 or UTF-32 file over {WHOLE_FILE_BYTES:,} bytes; read_file reads those up to that size")
+                f.seek(0)
+                return _read(f, shown, info.st_size, args.offset, args.limit, page_chars)
         except OSError as e:
             raise ToolError(f"cannot read {shown}: {e.strerror or e}") from None
+
+
+def _read_whole(data: bytes, shown: str, offset: int, limit: int, page_chars: int) -> ToolResult:
+    """Lines `offset`.. of a file of at most `WHOLE_FILE_BYTES`, decoded as the edit tools decode it.
+
+    Lines end at CRLF, LF or a lone CR, so the numbers are the ones edit_file counts; a header
+    line says what plain numbered lines cannot show (`format_header`).
+    """
+    if sniff(data)[0] == "utf-8" and workspace.is_binary(data[: workspace.BINARY_SNIFF_BYTES]):
+        raise ToolError(f"{shown} is a binary file ({len(data):,} bytes); read_file shows text files only")
+    file = decode(data)
+    header = format_header(file)
+    lines = normalise(file.text).split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if not lines:
+        return ToolResult(output=f"{shown} is empty (0 lines){header and ' ' + header}", summary="empty")
+    if offset > len(lines):
+        raise ToolError(f"offset {offset} is past the end of {shown}: the file has {len(lines):,} lines")
+    out = [header] if header else []
+    chars = len(header)
+    number = offset - 1
+    for content in lines[offset - 1 : offset - 1 + limit]:
+        text, _ = _render(content.encode("utf-8", "surrogatepass"), 0)
+        line = f"{number + 1:>6}\t{text.replace(chr(0), NUL_MARK)}"
+        if number - offset + 1 >= limit or (number >= offset and chars + len(line) + 1 > page_chars):
+            break
+        number += 1
+        out.append(line)
+        chars += len(line) + 1
+    if number < len(lines):
+        out.append(f"[lines {offset}-{number} of {len(lines):,}; call again with offset={number + 1} to read more]")
+    elif offset > 1:
+        out.append(f"[lines {offset}-{number} of {number:,}; end of file]")
+    return ToolResult(output="\n".join(out), summary=plural(number - offset + 1, "line"))
+
+
+def format_header(file: TextFile) -> str:
+    """One bracketed line of what numbered lines hide, or "" for plain UTF-8 with LF endings and a final newline.
+
+    E.g. `[file: UTF-8 with BOM; CRLF line endings; no newline at end; edit_file and write_file keep
+    these: write plain \\n]`; a file that cannot be written back faithfully says so instead.
+    """
+    facts = []
+    if file.encoding != "utf-8" or file.bom:
+        facts.append(file.label)
+    endings = Endings.of(file.text)
+    if set(endings.counts) - {"\n"}:
+        facts.append(f"{endings.describe()} line endings")
+    if file.text and not endings.final:
+        facts.append("no newline at end")
+    if file.problem:
+        marks = f"shown as {NUL_MARK}" if "NUL" in file.problem else "undecodable bytes are shown as \ufffd"
+        facts.append(f"{file.problem} ({marks}); edit_file and write_file refuse to change this file")
+    elif facts:
+        facts.append("edit_file and write_file keep these: write plain \\n")
+    return f"[file: {'; '.join(facts)}]" if facts else ""
 
 
 def _read(f: BinaryIO, shown: str, size: int, offset: int, limit: int, page_chars: int) -> ToolResult:

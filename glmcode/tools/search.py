@@ -9,6 +9,7 @@ from pydantic import Field
 
 from glmcode import output_budget
 from glmcode.tools import saved_outputs, workspace
+from glmcode.tools._text import decode, normalise, sniff
 from glmcode.tools._walk import Entry, glob_matcher, walk
 from glmcode.tools.base import (
     Tool,
@@ -56,14 +57,18 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 
 def _text(path: Path) -> str | None:
-    """The file's text with `\\r\\n` normalised, or None if it is binary or unreadable."""
+    """The file's text, decoded as read_file decodes it, every line ending `\\n`; None if binary or unreadable.
+
+    Lines are numbered as read_file and edit_file number them (LF, CRLF and a lone CR end a line);
+    UTF-16 and UTF-32 files with a byte-order mark are searched too.
+    """
     try:
         data = path.read_bytes()
     except OSError:
         return None
-    if workspace.is_binary(data):
+    if sniff(data)[0] == "utf-8" and workspace.is_binary(data):
         return None
-    return data.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    return normalise(decode(data).text)
 
 
 def _files(root: Path, start: Path, glob: str | None) -> list[Entry]:

@@ -8,7 +8,9 @@ made it.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,14 +45,58 @@ def take(root: Path) -> Snapshot | None:
         real_index = Path(repo.git_dir) / "index"
         if real_index.exists():
             shutil.copyfile(real_index, index)
-        env = {"GIT_INDEX_FILE": str(index)}
+        env = {"GIT_INDEX_FILE": str(index), "GIT_LITERAL_PATHSPECS": "1"}
         repo.git.add("-A", env=env)
+        _store_unconverted(repo, env)
         tree = repo.git.write_tree(env=env)
     try:
         head = repo.head.commit.hexsha
     except ValueError:
         head = None
     return Snapshot(tree=tree, head=head)
+
+
+_CONVERTED = ("w/crlf", "w/mixed")
+"""`git ls-files --eol` work-tree states whose bytes `git add` may change (CRLF to LF, by
+`core.autocrlf` or a `text`/`eol` attribute)."""
+
+
+def _store_unconverted(repo: Any, env: dict[str, str]) -> None:
+    """Put the exact bytes of every work-tree file whose CRLF endings `git add` converted into the private index.
+
+    `git add` normalises line endings where the config or `.gitattributes` says so, and a
+    checkpoint restored from such a blob would turn CRLF into LF: a checkpoint keeps bytes
+    (DESIGN.md §4, §7), so those files are hashed again without filters.
+    """
+    listing = repo.git.ls_files("--eol", "-z", env=env)
+    paths = []
+    for record in listing.split("\0"):
+        info, _, path = record.partition("\t")
+        states = info.split()
+        work = next((state for state in states if state.startswith("w/")), "")
+        if path and "\n" not in path and work in _CONVERTED and "i/" + work[2:] not in states:
+            paths.append(path)
+    if not paths:
+        return
+    stages = repo.git.ls_files("-s", "-z", env=env)
+    modes = {}
+    for record in stages.split("\0"):
+        meta, _, path = record.partition("\t")
+        if path:
+            modes[path] = meta.split()[0]
+    regular = [path for path in paths if modes.get(path) in ("100644", "100755")]
+    if not regular:
+        return
+
+    def git(*args: str, stdin: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=repo.working_tree_dir, env={**os.environ, **env}, input=stdin.encode(),
+            capture_output=True, check=True,
+        )
+        return done.stdout.decode()
+
+    shas = git("hash-object", "-w", "--no-filters", "--stdin-paths", stdin="\n".join(regular)).split()
+    git("update-index", "-z", "--index-info", stdin="".join(f"{modes[p]} {sha}\t{p}\0" for p, sha in zip(regular, shas, strict=True)))
 
 
 def changed_paths(root: Path, before: Snapshot, after: Snapshot) -> list[Path]:

@@ -82,7 +82,7 @@ def test_edit_preview_of_a_crlf_file_shows_plain_lines_and_keeps_the_file(regist
     arguments = {"path": "win.txt", "old_string": "two\nthree", "new_string": "2\n3"}
     shown = preview(registry, "edit_file", arguments, ctx)
     assert "\r" not in shown
-    assert shown == "--- a/win.txt\n+++ b/win.txt\n@@ -1,3 +1,3 @@\n one\n-two\n-three\n+2\n+3\n(the file's CRLF line endings are kept)\n"
+    assert shown == "--- a/win.txt\n+++ b/win.txt\n@@ -1,3 +1,3 @@\n one\n-two\n-three\n+2\n+3\n\\ line endings: CRLF\n"
     assert path.read_bytes() == b"one\r\ntwo\r\nthree\r\n"
     assert call("edit_file", arguments).ok and path.read_bytes() == b"one\r\n2\r\n3\r\n"
 
@@ -127,7 +127,7 @@ def test_write_preview_of_a_new_file_names_it_and_shows_its_first_lines(registry
 
 def test_write_preview_of_a_crlf_file_and_of_no_change(registry, ctx, repo: Path) -> None:
     shown = preview(registry, "write_file", {"path": "win.txt", "content": "a\r\nb\r\n"}, ctx)
-    assert shown == "create win.txt (2 lines)\na\nb\n(written with CRLF line endings)\n"
+    assert shown == "create win.txt (2 lines)\na\nb\n\\ line endings: CRLF\n"
     (repo / "same.txt").write_text("same\n")
     assert preview(registry, "write_file", {"path": "same.txt", "content": "same\n"}, ctx) == (
         "same.txt already has exactly this content: nothing would be written"

@@ -45,7 +45,10 @@ def test_offset_past_the_end_states_the_line_count(call, repo: Path) -> None:
 
 def test_last_line_without_newline_and_crlf(call, repo: Path) -> None:
     (repo / "win.txt").write_bytes(b"one\r\ntwo\r\nthree")
-    assert call("read_file", {"path": "win.txt"}).output == "     1\tone\n     2\ttwo\n     3\tthree"
+    assert call("read_file", {"path": "win.txt"}).output == (
+        "[file: CRLF line endings; no newline at end; edit_file and write_file keep these: write plain \\n]\n"
+        "     1\tone\n     2\ttwo\n     3\tthree"
+    )
     assert call("read_file", {"path": "win.txt", "offset": 4}).output.endswith("the file has 3 lines")
 
 
@@ -94,6 +97,7 @@ def test_large_file_is_paged_lazily(call, repo: Path) -> None:
 
 def test_file_over_the_count_limit_is_not_counted(call, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(read_file, "COUNT_LIMIT_BYTES", 100)
+    monkeypatch.setattr(read_file, "WHOLE_FILE_BYTES", 100)
     (repo / "many.txt").write_text("x\n" * 500)
     footer = call("read_file", {"path": "many.txt", "limit": 3}).output.split("\n")[-1]
     assert footer == "[lines 1-3 of a 1,000-byte file, more follow; call again with offset=4 to read more]"
@@ -131,9 +135,10 @@ def test_non_utf8_file_is_shown_with_a_note(call, repo: Path) -> None:
     result = call("read_file", {"path": "latin1.txt"})
     assert result.ok
     assert result.output.split("\n") == [
+        "[file: byte 3 is not valid UTF-8 (undecodable bytes are shown as \ufffd); "
+        "edit_file and write_file refuse to change this file]",
         "     1\tcaf\ufffd",
         "     2\tna\ufffdve",
-        "[note: this file is not valid UTF-8; undecodable bytes are shown as \ufffd]",
     ]
 
 

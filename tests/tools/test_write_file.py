@@ -77,11 +77,12 @@ def test_writes_through_an_inner_symlink_to_its_target(call, repo: Path) -> None
     assert (repo / "src" / "app.py").read_text() == "x = 1\n"
 
 
-def test_replacing_a_binary_file_gives_no_text_diff(call, repo: Path) -> None:
+def test_writing_over_a_binary_file_is_refused_and_leaves_it(call, repo: Path) -> None:
     (repo / "blob.bin").write_bytes(b"\x00\x01\x02")
     result = call("write_file", {"path": "blob.bin", "content": "text now\n"})
-    assert result.ok and result.diff is None
-    assert result.summary == "replaced a binary or very large file, 1 line"
+    assert not result.ok
+    assert result.output.startswith("blob.bin is a binary file; write_file does not write text over it.")
+    assert (repo / "blob.bin").read_bytes() == b"\x00\x01\x02"
 
 
 def test_directory_target_is_refused(call) -> None:

@@ -25,7 +25,7 @@ async def test_ask_mode_shows_the_tools_diff_and_nothing_is_written_until_allowe
             shown = screen_text(app)
             assert "--- a/src/app.py" in shown and "+++ b/src/app.py" in shown
             assert "- print('hi')" in shown and "+ print('hello')" in shown  # spaces normalised
-            assert "CRLF line endings are kept" in shown
+            assert "line endings: CRLF" in shown
             assert (repo / "src/app.py").read_bytes() == b"def greet():\r\n    print('hi')\r\n", "asking must not write"
             await pilot.press("y")
             await until(pilot, lambda: app.conversation.exchanges[-1].result, what="the result")
