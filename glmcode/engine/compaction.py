@@ -195,10 +195,15 @@ class Compactor:
 
     def does_not_fit(self, tokens: int) -> ContextOverflow:
         """The error that ends a run whose smallest request does not fit the window."""
+        against = f"against a window of {self.window.context_window:,} with {self.window.reserve:,} kept for the answer"
+        if self.learned_limit and self.learned_limit < self.input_limit:
+            against = (
+                f"against the about {self.learned_limit:,} tokens the host accepts (it refused larger requests; "
+                f"the configured window is {self.window.context_window:,})"
+            )
         return ContextOverflow(
             f"even a minimal request does not fit the model's context window: about {tokens:,} tokens "
-            f"(estimated; system prompt, tools, task and summary) against a window of {self.window.context_window:,} "
-            f"with {self.window.reserve:,} kept for the answer. Raise context_window if the model allows more, "
+            f"(estimated; system prompt, tools, task and summary) {against}. Raise context_window if the model allows more, "
             "lower max_tokens (vLLM-style hosts count it against the window), or shorten the task or the "
             "repository's rules"
         )

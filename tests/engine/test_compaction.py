@@ -190,13 +190,14 @@ def test_when_even_a_minimal_request_does_not_fit_the_run_stops_with_exit_3(glm_
     assert run.returncode == 3
     assert run.result["status"] == "error"
     assert "even a minimal request does not fit" in run.result["summary"]
+    assert "the host accepts" in run.result["summary"], "the limit the host showed, not the configured 1M window"
     assert len(glm_server.requests) <= 4
 
 
 def test_resume_after_an_overflow_compacts_first_instead_of_resending(glm_server, engine: Engine, repo: Path):
-    (repo / "big.txt").write_text(("y" * 80 + "\n") * 150)
+    (repo / "big.txt").write_text(("y" * 80 + "\n") * 250)
     glm_server.script([ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="big.txt")]), ScriptedTurn(content="never")])
-    glm_server.context_window = 5000
+    glm_server.context_window = 9000  # the system prompt and tools take ~5K: room for them, not for big.txt too
     glm_server.side_answers = lambda request: (
         ScriptedTurn(faults=[Fault(kind="http_error", status=400, code="1113", message="Insufficient balance")])
         if is_summary_request(request) else None
