@@ -196,7 +196,7 @@ class Compactor:
     def does_not_fit(self, tokens: int) -> ContextOverflow:
         """The error that ends a run whose smallest request does not fit the window."""
         against = f"against a window of {self.window.context_window:,} with {self.window.reserve:,} kept for the answer"
-        if self.learned_limit and self.learned_limit < self.input_limit:
+        if self.learned_limit and self.learned_limit < self.window.usable:
             against = (
                 f"against the about {self.learned_limit:,} tokens the host accepts (it refused larger requests; "
                 f"the configured window is {self.window.context_window:,})"
