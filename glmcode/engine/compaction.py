@@ -258,8 +258,8 @@ class Compactor:
                 "content": prompts.render(
                     "compacted.md",
                     task=output_budget.cut(task or "(no task was given)", chars),
-                    latest=self._latest_instruction(messages, cut, task, chars),
-                    state=output_budget.cut(kept.state, chars) if kept.state else "",
+                    latest=_block(self._latest_instruction(messages, cut, task, chars)),
+                    state=_block(output_budget.cut(kept.state, chars) if kept.state else ""),
                     summary=output_budget.cut(summary, summary_chars),
                 ),
             }
@@ -284,6 +284,11 @@ class Compactor:
         if self.instruction is None:
             return ""
         return prompts.render("compacted_latest.md", instruction=output_budget.cut(self.instruction, chars))
+
+
+def _block(text: str) -> str:
+    """An optional section of `compacted.md`: `text` and a blank line after it, or nothing."""
+    return f"{text.rstrip()}\n\n" if text.strip() else ""
 
 
 def summary_body(conversation: Conversation, limit_bytes: int) -> bytes:

@@ -109,6 +109,7 @@ def test_a_200_turn_goal_in_an_8000_token_window_finishes_verified(glm_server, e
         assert step in context, f"the plan step {step!r} is not in the last request"
     assert re.search(r"Stage: (implement|verify|report)", context), "the goal's stage is kept"
     assert "[x] Read calc.py and check.py" in context
+    assert re.search(r"[^\n]\n## ", context) is None, "every section of the compacted message starts after a blank line"
     for request in real_requests(glm_server):
         well_formed(request.json["messages"])
 
