@@ -131,6 +131,10 @@ def run(
         max_fix_rounds=max_fix_rounds,
     )
     config = with_default_mode(load_config(root, flags), "auto-edit")
+    if not config.provider.function_calling:  # refused before any request: every run works with tools
+        from glmcode.providers import no_function_calling
+
+        raise ConfigError(no_function_calling(config.provider, "`glmcode run` (it reads, edits and runs with tools)"))
     if config.settings.max_cost is not None and config.prices[0] is None:
         raise ConfigError(f"--max-cost needs prices, and provider {config.provider.name!r} has none: set price_input and price_output in config.toml")
     if goal is not None and prompt is not None:

@@ -201,6 +201,9 @@ class GoalRunner:
         if failed:
             names = ", ".join(f"`{c.name}`" + (f" (exit {c.exit_code})" if c.exit_code is not None else "") for c in failed)
             return "failed", f"verification failed after {_rounds(self.state.round)}: {names}", extra
+        refused = self.agent.edits_all_refused()
+        if not commands and refused:
+            return "failed", f"not verified (no verify command) and {refused}", extra
         if not commands:
             return "success", "not verified: no verify command was declared (AGENT.md Commands, config `verify` or --verify)", extra
         passed = "the verify command passed" if len(commands) == 1 else f"all {len(commands)} verify commands passed"

@@ -31,6 +31,7 @@ from glmcode.engine.events import (
     UsageTotals,
     Verify,
 )
+from glmcode.providers import Provider, tool_hosts
 from glmcode.wording import plural
 
 Tone = Literal["ok", "failed", "exited", "warning", "neutral"]
@@ -396,6 +397,15 @@ def compaction_line(event: Compaction) -> str:
     return (
         f"compacted {count_label(event.tokens_before)} → {tokens_label(event.tokens_after)} · "
         f"{plural(event.dropped_turns, 'turn')} summarised" + (f", {event.turns_kept} kept" if event.turns_kept else "")
+    )
+
+
+def no_tools_notice(provider: Provider) -> str:
+    """What the interactive session says at start on a host without function calling: it chats
+    without tools, and which presets have them."""
+    return (
+        f"{provider.name} does not support function calling: this session chats without tools "
+        f"(nothing is read, edited or run). For tool use: --provider {' | '.join(tool_hosts())}."
     )
 
 

@@ -400,6 +400,8 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         self.conversation.add_widget(
             Welcome(welcome_text(session.config.model, session.config.provider.name, self.root, session.id, session.permissions.mode))
         )
+        if not session.config.provider.function_calling:
+            self.conversation.add_note(present.no_tools_notice(session.config.provider), "warning")
         if record is not None:
             self.conversation.add_note(Text(f"resumed session {record.id}", style="bold"), "info")
             earlier = replay_text(record.messages)

@@ -1,0 +1,37 @@
+"""The interactive session on a host without function calling (issue 11): it says so at start,
+chats without tools, and refuses /goal and /plan before any request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tui_support import SIZE, make_app, make_repo, screen_text, submit, tui_env, until, wait_idle  # noqa: F401
+
+from glmcode.testing import GLMServer, ScriptedTurn
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("tui_env")]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo", {"README.md": "# demo\n"})
+
+
+async def test_a_host_without_function_calling_is_named_at_start_and_chats_without_tools(repo: Path):
+    with GLMServer([ScriptedTurn(content="Hello from a host without tools.")]) as server:
+        app = make_app(repo, server.url, provider="nvidia")
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.session is not None)
+            await wait_idle(pilot)
+            shown = " ".join(screen_text(app).split())
+            assert "nvidia does not support function calling: this session chats without tools" in shown
+            await submit(pilot, "/goal fix everything")
+            await wait_idle(pilot)
+            shown = " ".join(screen_text(app).split())
+            assert "so goal mode cannot run there" in shown and "zai" in shown
+            assert not server.requests, "a refused goal sends nothing"
+            await submit(pilot, "hi")
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result, what="the result")
+            await wait_idle(pilot)
+        assert len(server.requests) == 1 and "tools" not in server.requests[0].json
