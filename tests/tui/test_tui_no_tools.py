@@ -35,3 +35,17 @@ async def test_a_host_without_function_calling_is_named_at_start_and_chats_witho
             await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result, what="the result")
             await wait_idle(pilot)
         assert len(server.requests) == 1 and "tools" not in server.requests[0].json
+
+
+async def test_streamed_text_cannot_drive_the_terminal(repo: Path):
+    turn = ScriptedTurn(reasoning="think\x1b]0;owned\x07 hard", content="done\x1b[2J and \u202esdrawkcab\u202c\r\nnext", chunk_chars=3)
+    with GLMServer([turn]) as server:
+        app = make_app(repo, server.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.session is not None)
+            await submit(pilot, "go")
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result, what="the result")
+            await wait_idle(pilot)
+            exchange = app.conversation.exchanges[-1]
+            assert exchange.reasoning_text == "think␛]0;owned␇ hard"
+            assert exchange.answer_text == "done␛[2J and ⟨U+202E⟩sdrawkcab⟨U+202C⟩\nnext"
