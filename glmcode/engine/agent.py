@@ -163,6 +163,11 @@ class Agent:
         self._first_edit_refusal = ""
         self.budget.restart()
 
+    def check_stopped(self) -> None:
+        """Raise the pending stop (`Interrupted`, or `BudgetExhausted` from the time budget), if
+        one came; for work outside the loop that an interrupt cuts short (the verify stage)."""
+        self._raise_if_stopped()
+
     def clear_interrupt(self) -> None:
         """Forget an interrupt that came too late to stop the previous run."""
         self._stop = None

@@ -105,6 +105,7 @@ class GoalRunner:
         checks = verify.run_commands(
             self.state.verify_commands, self.root, VERIFY_TIMEOUT_S, self.session.ctx.cancel, self.session.ctx.outputs
         )
+        self.agent.check_stopped()  # a command killed by an interrupt or the time budget did not fail: verify again on resume
         start = snapshot.Snapshot(self.state.start_tree, self.state.start_head) if self.state.start_tree else None
         checks += verify.check_constraints(self.session.rules, self.root, start)
         for check in checks:
