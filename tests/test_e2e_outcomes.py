@@ -9,6 +9,7 @@ model text that tries to drive the terminal (made visible, reasoning marked).
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from glmcode.testing import Fault, ScriptedTurn
-from glmcode.testing.command import base_env
+from glmcode.testing.command import GLMCODE_BIN, base_env
 from glmcode.testing.engine import call
 
 
@@ -123,3 +124,10 @@ def test_model_text_cannot_drive_the_terminal_and_reasoning_is_marked(glm_server
     assert "│ plan:␛]0;owned␇ read\n│ then answer\n" in run.stdout, "reasoning lines are marked without colour"
     assert "done␛[2J\nreally ⟨U+202E⟩ti tsurt⟨U+202C⟩" in run.stdout
     assert "→ read_file README␛[31m.md" in run.stdout
+
+
+def test_doctor_names_a_host_without_function_calling(tmp_path: Path, repo: Path):
+    env = base_env(None, tmp_path, GLMCODE_PROVIDER="nvidia")
+    proc = subprocess.run([GLMCODE_BIN, "doctor", "--offline"], cwd=repo, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "FAIL  tools: provider 'nvidia' does not support function calling, so `glmcode run` and goal mode cannot run there" in proc.stdout
