@@ -49,9 +49,10 @@ def test_connection_refused_fails_fast_with_the_url_printed_once(run_glmcode, re
     assert result["status"] == "error" and result["exit_code"] == 3
     assert result["summary"].startswith(f"cannot reach {url}: connection refused") and "glmcode doctor" in result["summary"]
     assert streamed.of_type("error")[0]["kind"] == "connection"
-    # Five backoff waits with the default settings add up to at least 31 s; one attempt is about
-    # a second on a quiet machine (most of it importing openai), a few under heavy load.
-    assert wall < 10, f"took {wall:.1f} s"
+    # No retry event above is the proof of no backoff. The time is a backstop: five backoff waits
+    # with the default settings sleep at least 31 s; one attempt takes about 1.5 s on a quiet
+    # machine (most of it importing openai), over 10 s on a machine loaded past its cores.
+    assert wall < 25, f"took {wall:.1f} s"
 
     as_text = run_glmcode("run", "hi", "--output-format", "text", cwd=repo, env=env)
     assert as_text.returncode == 3
@@ -63,7 +64,7 @@ def test_connection_refused_fails_fast_with_the_url_printed_once(run_glmcode, re
 def test_an_unresolvable_host_fails_fast(run_glmcode, repo: Path, tmp_path: Path):
     url = "http://glmcode-e2e.invalid/v1"
     run = run_glmcode("run", "hi", "-o", "json", cwd=repo, env=default_retries_env(tmp_path, url))
-    assert run.returncode == 3 and run.result["duration_s"] < 10
+    assert run.returncode == 3 and run.result["duration_s"] < 25 and run.result["turns"] == 0
     assert run.result["summary"].startswith(f"cannot reach {url}: host name not resolved")
     assert run.stderr == "", "json output: the result carries the cause, nothing else is printed"
 

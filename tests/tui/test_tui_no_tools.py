@@ -49,3 +49,18 @@ async def test_streamed_text_cannot_drive_the_terminal(repo: Path):
             exchange = app.conversation.exchanges[-1]
             assert exchange.reasoning_text == "think␛]0;owned␇ hard"
             assert exchange.answer_text == "done␛[2J and ⟨U+202E⟩sdrawkcab⟨U+202C⟩\nnext"
+
+
+async def test_a_fatal_error_is_shown_once(repo: Path):
+    from glmcode.testing import Fault
+
+    turn = ScriptedTurn(content="never", faults=[Fault(kind="http_error", status=401, code="1000", message="bad key")])
+    with GLMServer([turn]) as server:
+        app = make_app(repo, server.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.session is not None)
+            await submit(pilot, "hi")
+            await until(pilot, lambda: app.conversation.exchanges and app.conversation.exchanges[-1].result, what="the result")
+            await wait_idle(pilot)
+            assert app.conversation.exchanges[-1].result.exit_code == 3
+            assert " ".join(screen_text(app).split()).count("bad key") == 1

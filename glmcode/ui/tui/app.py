@@ -311,7 +311,9 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         self._current_exchange().add_note(f"↻ {present.retry_line(event)}", "warning")
 
     def _on_error(self, event: Error) -> None:
-        self._current_exchange().add_note(f"✗ {present.error_line(event)}", "error")
+        exchange = self._current_exchange()
+        exchange.errors_said.add(event.message)
+        exchange.add_note(f"✗ {present.error_line(event)}", "error")
 
     def _on_result(self, event: Result) -> None:
         self._current_exchange().finish(event)
