@@ -8,6 +8,7 @@ model text that tries to drive the terminal (made visible, reasoning marked).
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -132,3 +133,23 @@ def test_doctor_names_a_host_without_function_calling(tmp_path: Path, repo: Path
     proc = subprocess.run([GLMCODE_BIN, "doctor", "--offline"], cwd=repo, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert "FAIL  tools: provider 'nvidia' does not support function calling, so `glmcode run` and goal mode cannot run there" in proc.stdout
+
+
+def test_a_closed_output_pipe_stops_the_run_as_interrupted_not_as_a_bug(glm_server, tmp_path: Path, repo: Path):
+    wait = "for i in $(seq 600); do [ -f closed ] && exit 0; sleep 0.05; done; exit 1"
+    glm_server.script([ScriptedTurn(tool_calls=[call("run_shell", command=wait)]), ScriptedTurn(content="never read")])
+    proc = subprocess.Popen(
+        [GLMCODE_BIN, "run", "go", "--yes", "-o", "stream-json"],
+        cwd=repo, env=base_env(glm_server, tmp_path), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert b'"session_start"' in proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away (`| head -1`)
+    (repo / "closed").write_text("")
+    assert proc.wait(timeout=60) == 130
+    stderr = proc.stderr.read().decode()
+    assert "internal error" not in stderr and "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+    transcript = next((repo / ".glmcode" / "sessions").glob("*.jsonl")).read_text().splitlines()
+    last = json.loads(transcript[-1])
+    assert last["event"]["type"] == "result" and last["event"]["status"] == "interrupted"
+    assert len(glm_server.requests) == 1, "the run stopped instead of asking the model on"
