@@ -139,6 +139,7 @@ def test_a_new_session_without_a_prompt_is_a_usage_error(glm_server, engine: Eng
     ("raised", "status", "exit_code", "error_kind"),
     [
         ("ModelGaveUp", "failed", 1, None),
+        ("Looping", "failed", 1, None),
         ("BudgetExhausted", "budget_exhausted", 4, None),
         ("APIFailure", "error", 3, "api"),
         ("APIFailure-connection", "error", 3, "connection"),
@@ -154,13 +155,14 @@ def test_every_way_a_run_can_end_has_its_status_and_exit_code(
     glm_server, engine: Engine, monkeypatch: pytest.MonkeyPatch, raised: str, status: str, exit_code: int, error_kind: str | None
 ):
     """DESIGN.md §3, one row per exception class the loop can end with; exit 1 only for `failed`."""
-    from glmcode.engine.agent import Agent, Interrupted, ModelGaveUp
+    from glmcode.engine.agent import Agent, Interrupted, Looping, ModelGaveUp
     from glmcode.engine.budget import BudgetExhausted
     from glmcode.errors import ConfigError
     from glmcode.model.client import APIFailure, RequestCancelled
 
     exceptions: dict[str, BaseException] = {
         "ModelGaveUp": ModelGaveUp("empty answers"),
+        "Looping": Looping("read_file returned the same result 5 times"),
         "BudgetExhausted": BudgetExhausted("the turn budget ran out"),
         "APIFailure": APIFailure("busy", retryable=True, status=503),
         "APIFailure-connection": APIFailure("cannot reach http://x/v1: connection refused", retryable=False, kind="connection"),
