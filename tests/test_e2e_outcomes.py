@@ -90,16 +90,20 @@ def test_a_run_whose_every_edit_was_refused_is_not_a_success(glm_server, run_glm
     ]
     glm_server.script(turns)
     before = (repo / "README.md").read_bytes()
-    run = run_glmcode("run", "shout the readme", "--permission-mode", "read-only", cwd=repo)
+    run = run_glmcode("run", "shout the readme", "--permission-mode", "ask", cwd=repo)  # nobody to ask
     assert run.returncode == 1 and run.result["status"] == "failed" and run.result["refused_calls"] == 1
-    assert run.result["summary"].startswith("nothing was changed: the model tried 1 file edit and it was refused")
+    assert run.result["summary"].startswith("nothing was changed: the model tried 1 file edit and it was refused (refused: edit_file needs")
     assert (repo / "README.md").read_bytes() == before
 
     glm_server.script(turns)
-    as_text = run_glmcode("run", "shout the readme", "--permission-mode", "read-only", "-o", "text", cwd=repo)
+    as_text = run_glmcode("run", "shout the readme", "--permission-mode", "ask", "-o", "text", cwd=repo)
     assert as_text.returncode == 1
     assert "— failed (exit 1)" in as_text.stdout and "1 refused call" in as_text.stdout
     assert "nothing was changed: the model tried 1 file edit" in as_text.stdout
+
+    glm_server.script(turns)
+    read_only = run_glmcode("run", "shout the readme", "--permission-mode", "read-only", cwd=repo)
+    assert read_only.returncode == 0 and read_only.result["refused_calls"] == 1, "read-only: no change was asked for"
 
 
 def test_a_fatal_api_error_is_printed_once_in_text_output(glm_server, run_glmcode, repo: Path):

@@ -383,11 +383,13 @@ class Agent:
         return result.model_copy(update={"output": f"{result.output}\n\n{verdict.note}"})
 
     def _count_change(self, kind: str, result: ToolResult) -> None:
-        """Count a mutating call: a refused file edit, or a change that ran (edit or command). A
-        refusal by a read-only stage (goal plan and report, /plan) is the harness's, not a
-        refused change: not counted."""
+        """Count a mutating call: a refused file edit, or a change that ran (edit or command).
+
+        Not counted: a refusal by a read-only stage (goal plan and report, /plan: the harness's
+        own rule) or by the `read-only` permission mode (the user asked for no changes, e.g. an
+        audit whose answer is the deliverable)."""
         if kind == "edit" and result.summary == "refused":
-            if self.permissions.read_only_reason:
+            if self.permissions.read_only_reason or self.permissions.mode == "read-only":
                 return
             self.run_refused_edits += 1
             self._first_edit_refusal = self._first_edit_refusal or " ".join(result.output.split())

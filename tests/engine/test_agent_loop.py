@@ -186,8 +186,8 @@ def test_permission_modes_refuse_with_a_clear_tool_error(glm_server, engine: Eng
     glm_server.script(turns)
     read_only = engine.run("do it", permission_mode="read-only")
     assert all("read-only" in r["output"] for r in read_only.of_type("tool_result"))
-    assert read_only.result["refused_calls"] == 2 and read_only.result["status"] == "failed"
-    assert "read-only permission mode" in read_only.result["summary"]
+    assert read_only.result["refused_calls"] == 2
+    assert read_only.result["status"] == "success", "read-only mode: the user asked for no changes, refusals are not a failure"
 
     glm_server.script(turns)
     auto_edit = engine.run("do it", permission_mode="auto-edit")
