@@ -34,6 +34,8 @@ class Provider:
     chat_template_kwargs: bool = False
     """Send thinking switches as vLLM-style `chat_template_kwargs` (NVIDIA, self-hosted)."""
     function_calling: bool = True
+    """Whether the host runs GLM's function calling. Without it no tools are sent: `glmcode run`
+    and goal mode are refused before the first request (exit 2), the TUI chats without tools."""
     stream_usage: bool = False
     """Send `stream_options: {"include_usage": true}`: hosts that follow OpenAI's streaming
     semantics (vLLM, SGLang, llama.cpp, NIM, most gateways) send usage only when asked. Off for
@@ -89,6 +91,20 @@ PRESETS: dict[str, Provider] = {
 }
 
 DEFAULT_PROVIDER = "zai"
+
+
+def tool_hosts() -> list[str]:
+    """The presets whose host runs function calling (the ones tool-using work can go to), in table order."""
+    return [name for name, preset in PRESETS.items() if preset.function_calling]
+
+
+def no_function_calling(provider: Provider, what: str) -> str:
+    """One line saying that `provider` cannot do `what` (e.g. "`glmcode run` (it works with tools)")
+    for want of function calling, and which presets can."""
+    return (
+        f"provider {provider.name!r} does not support function calling, so {what} cannot run there; "
+        f"use a host that does: {', '.join(tool_hosts())} (--provider NAME)"
+    )
 
 EFFORT_LEVELS = ("max", "xhigh", "high", "medium", "low", "minimal", "none")
 """GLM-5.2's `reasoning_effort` values; on 5.2 low/medium act as high, xhigh as max."""

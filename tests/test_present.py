@@ -73,6 +73,19 @@ def test_untrusted_text_cannot_drive_the_terminal() -> None:
     assert present.printable("10%\r50%\r\n") == "10%\n50%\n", "a progress bar's CR starts a line"
 
 
+def test_bidi_controls_and_line_separators_are_shown_not_obeyed() -> None:
+    trojan = "if ok:\u202e } \u2066 # \u2069\u2028next"
+    assert present.printable(trojan) == "if ok:⟨U+202E⟩ } ⟨U+2066⟩ # ⟨U+2069⟩⟨U+2028⟩next"
+    assert present.one_line("rm \u200f-rf") == "rm ⟨U+200F⟩-rf"
+    assert present.printable("naïve café — 中文 ✓") == "naïve café — 中文 ✓", "ordinary text is left alone"
+
+
+def test_the_stream_cleaner_joins_a_crlf_split_across_fragments() -> None:
+    cleaner = present.StreamCleaner()
+    assert [cleaner.feed(t) for t in ("a\r", "\nb\r", "c\x1b", "[0m\r")] == ["a", "\nb", "\nc␛", "[0m"]
+    assert cleaner.flush() == "\n" and cleaner.flush() == ""
+
+
 def test_one_line_collapses_spaces_and_cuts_with_an_ellipsis() -> None:
     assert present.one_line("  a \t  b\n\nc  ") == "a b⏎⏎c"
     assert present.one_line("x" * 10, 10) == "x" * 10

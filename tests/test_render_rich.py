@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from glmcode.engine.events import Plan, Result, Stage, TextDelta, Verify
+from glmcode.engine.events import Error, Plan, Result, Stage, TextDelta, Verify
 from glmcode.tools.base import PlanStep
 from glmcode.ui.rich_text import RichTextRenderer
 
@@ -53,3 +53,18 @@ def test_result_panel_counts_in_the_singular_and_reads_no_markup_from_the_summar
 def test_a_failed_verify_shows_the_tail_of_its_output():
     output = render([Verify(kind="command", command="pytest", exit_code=1, passed=False, output="\n".join(f"line {i}" for i in range(40)))])
     assert "line 39" in output and "line 30" in output and "line 29" not in output
+
+
+def test_a_fatal_error_is_printed_once_not_again_in_the_panel():
+    cause = "cannot reach http://127.0.0.1:9/v1: connection refused"
+    output = render([Error(kind="connection", message=cause), Result(status="error", exit_code=3, summary=cause)])
+    assert output.count("connection refused") == 1 and "glmcode · error" in output
+
+
+def test_streamed_text_and_verify_output_carry_no_control_characters():
+    output = render([
+        TextDelta(text="a\x1b]0;pwned\x07b\u202e"),
+        Verify(kind="command", command="make\x1b[31m", exit_code=2, passed=False, output="boom\x1b[2J\r\n"),
+    ])
+    assert "\x1b" not in output and "\x07" not in output and "\u202e" not in output
+    assert "a␛]0;pwned␇b⟨U+202E⟩" in output and "boom␛[2J" in output

@@ -49,7 +49,7 @@ def test_a_whole_run_without_color() -> None:
         render(event)
     assert out.getvalue() == (
         "glmcode · zai · glm-5.2 · session 20261122-013000-a1b2c3\n"
-        "Let me look.\n"
+        "│ Let me look.\n"
         "→ read_file src/a.py\n"
         "  ✓ 12 lines\n"
         "The bug is fixed.\n"
@@ -65,7 +65,37 @@ def test_reasoning_then_text_are_separated_by_a_newline() -> None:
     render(TextDelta(text="answer"))
     render(TextDelta(text=" more"))
     render(ReasoningDelta(text="again"))
-    assert out.getvalue() == "think\nanswer more\nagain"
+    assert out.getvalue() == "│ think\nanswer more\n│ again"
+
+
+def test_every_reasoning_line_is_marked_so_plain_logs_tell_it_from_the_answer() -> None:
+    render, out, _ = renderer()
+    for text in ("first li", "ne\nsecond\n", "\nthird", "\n"):
+        render(ReasoningDelta(text=text))
+    render(TextDelta(text="The answer\nhas two lines."))
+    render(ReasoningDelta(text="after"))
+    assert out.getvalue() == "│ first line\n│ second\n\n│ third\n\nThe answer\nhas two lines.\n│ after"
+
+
+def test_streamed_text_cannot_drive_the_terminal() -> None:
+    render, out, _ = renderer()
+    for text in ("clear\x1b", "[2J done\r", "\nnext\r", "over", " rm -rf \u202e/ fdp\u202c ok"):
+        render(TextDelta(text=text))
+    render(ReasoningDelta(text="bell\x07\x9b"))
+    shown = out.getvalue()
+    assert shown == "clear␛[2J done\nnext\nover rm -rf ⟨U+202E⟩/ fdp⟨U+202C⟩ ok\n│ bell␇�"
+    assert not any(ord(c) < 32 and c not in "\n" for c in shown)
+
+
+def test_a_fatal_error_is_printed_once() -> None:
+    render, out, err = renderer()
+    cause = "cannot reach http://127.0.0.1:9/v1: connection refused"
+    render(Error(kind="connection", message=cause))
+    render(Result(status="error", exit_code=3, summary=cause))
+    assert err.getvalue() == f"error: {cause}\n"
+    assert cause not in out.getvalue() and out.getvalue().startswith("— error (exit 3)")
+    render(Result(status="failed", exit_code=1, summary="the model gave up: empty answers"))
+    assert "\nthe model gave up: empty answers\n" in out.getvalue(), "a summary no error line said is shown"
 
 
 @pytest.mark.parametrize(
@@ -152,7 +182,7 @@ def test_with_color_reasoning_is_dim_and_marks_are_coloured() -> None:
     render(ToolResultEvent(id="c", name="run_shell", ok=True, output="exit code: 0", summary="exit 0"))
     render(Error(kind="api", message="boom"))
     assert out.getvalue() == (
-        "\x1b[2mhmm\x1b[0m\nok\n  \x1b[31m✗\x1b[0m bad\n  \x1b[33m!\x1b[0m exit 1\n  \x1b[32m✓\x1b[0m exit 0\n"
+        "\x1b[2m│ hmm\x1b[0m\nok\n  \x1b[31m✗\x1b[0m bad\n  \x1b[33m!\x1b[0m exit 1\n  \x1b[32m✓\x1b[0m exit 0\n"
     )
     assert err.getvalue() == "\x1b[31merror: boom\x1b[0m\n"
 

@@ -6,6 +6,7 @@ the outcome to an exit code. No engine logic lives here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -131,6 +132,10 @@ def run(
         max_fix_rounds=max_fix_rounds,
     )
     config = with_default_mode(load_config(root, flags), "auto-edit")
+    if not config.provider.function_calling:  # refused before any request: every run works with tools
+        from glmcode.providers import no_function_calling
+
+        raise ConfigError(no_function_calling(config.provider, "`glmcode run` (it reads, edits and runs with tools)"))
     if config.settings.max_cost is not None and config.prices[0] is None:
         raise ConfigError(f"--max-cost needs prices, and provider {config.provider.name!r} has none: set price_input and price_output in config.toml")
     if goal is not None and prompt is not None:
@@ -339,7 +344,9 @@ def _run_session(
         refusal = goal_refusal(config.settings.permission_mode, approver is not None)
         if refusal:
             raise ConfigError(refusal)
-    session = Session(config, root, _renderer(output_format), approver=approver, resume=record)
+    output = _ClosedOutputGuard(_renderer(output_format))
+    session = Session(config, root, output, approver=approver, resume=record)
+    output.stop = session.interrupt
     _install_signal_handlers(session)
     try:
         if record is not None:
@@ -350,9 +357,34 @@ def _run_session(
             result = session.run(prompt)
     finally:
         session.close()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):
+            stream.flush()
     os._exit(result.exit_code)
+
+
+class _ClosedOutputGuard:
+    """Hands events to the renderer; when whoever reads stdout has gone (`BrokenPipeError`, e.g.
+    `glmcode run … | head`), the run is stopped — `interrupted`, exit 130, the transcript kept and
+    resumable — and the rest of the output is dropped. Not a bug of glmcode, so never exit 70."""
+
+    def __init__(self, render: Any) -> None:
+        self.render = render
+        self.stop: Any = lambda: None
+        """Called once when the output closes (the session's `interrupt`)."""
+        self.closed = False
+
+    def __call__(self, event: Any) -> None:
+        if self.closed:
+            return
+        try:
+            self.render(event)
+        except BrokenPipeError:
+            self.closed = True
+            with contextlib.suppress(OSError):  # later writes and the final flush go nowhere, quietly
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            self.stop()
 
 
 def _install_signal_handlers(session: Any) -> None:

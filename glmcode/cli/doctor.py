@@ -30,6 +30,10 @@ def run_checks(root: Path, flags: dict[str, Any], *, offline: bool = False) -> I
         yield False, f"config: {exc}"
         return
     yield True, f"config: provider {config.provider.name}, model {config.model}, {config.base_url}"
+    if not config.provider.function_calling:
+        from glmcode.providers import no_function_calling
+
+        yield False, "tools: " + no_function_calling(config.provider, "`glmcode run` and goal mode") + "; the TUI chats without tools"
     if config.api_key:
         yield True, f"API key: set ({key_hint(config.api_key)}, {plural(len(config.api_key), 'character')})"
     else:

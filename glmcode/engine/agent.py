@@ -38,6 +38,7 @@ from glmcode.redaction import Redactor
 from glmcode.rules.permissions import CallInfo, Permissions
 from glmcode.tools.base import ToolContext, ToolResult
 from glmcode.tools.registry import BoundCall, InvalidArguments, ToolRegistry, UnknownTool, unbound_result
+from glmcode.wording import plural
 
 MAX_LENGTH_CONTINUATIONS = 2
 MAX_EMPTY_NUDGES = 1
@@ -121,6 +122,12 @@ class Agent:
         """Notes, then stops, the same tool call repeated for the same result; reset each run and
         each new user message."""
         self._looping: str | None = None
+        self.run_refused_edits = 0
+        """File edits (calls of kind `edit`) of the current run that were refused."""
+        self.run_changes = 0
+        """Calls of the current run that ran and may have changed the workspace (file edits and
+        commands not known to be read-only)."""
+        self._first_edit_refusal = ""
 
     def append(self, message: dict[str, Any]) -> None:
         """Add a message to the conversation and the transcript."""
@@ -152,7 +159,14 @@ class Agent:
         self.run_usage = UsageTotals()
         self.run_refused = 0
         self.loop_guard.reset()
+        self.run_refused_edits = self.run_changes = 0
+        self._first_edit_refusal = ""
         self.budget.restart()
+
+    def check_stopped(self) -> None:
+        """Raise the pending stop (`Interrupted`, or `BudgetExhausted` from the time budget), if
+        one came; for work outside the loop that an interrupt cuts short (the verify stage)."""
+        self._raise_if_stopped()
 
     def clear_interrupt(self) -> None:
         """Forget an interrupt that came too late to stop the previous run."""
@@ -342,6 +356,8 @@ class Agent:
             result = unbound_result(failure, self.ctx)
         if result.summary == "refused":
             self.run_refused += 1
+        if bound is not None and bound.info.mutates:
+            self._count_change(bound.info.kind, result)
         result = self._guard(call, result, last_in_turn)
         self.emit(
             ToolResultEvent(
@@ -365,6 +381,30 @@ class Agent:
         if not verdict.note:
             return result
         return result.model_copy(update={"output": f"{result.output}\n\n{verdict.note}"})
+
+    def _count_change(self, kind: str, result: ToolResult) -> None:
+        """Count a mutating call: a refused file edit, or a change that ran (edit or command).
+
+        Not counted: a refusal by a read-only stage (goal plan and report, /plan: the harness's
+        own rule) or by the `read-only` permission mode (the user asked for no changes, e.g. an
+        audit whose answer is the deliverable)."""
+        if kind == "edit" and result.summary == "refused":
+            if self.permissions.read_only_reason or self.permissions.mode == "read-only":
+                return
+            self.run_refused_edits += 1
+            self._first_edit_refusal = self._first_edit_refusal or " ".join(result.output.split())
+        elif result.ok and kind in ("edit", "exec"):
+            self.run_changes += 1
+
+    def edits_all_refused(self) -> str | None:
+        """When this run tried to edit files and every edit was refused while nothing else changed
+        the workspace: one sentence saying so, with the first refusal's reason (it says how to
+        allow edits). None otherwise. Such a run did not do its task: its status is `failed`."""
+        if not self.run_refused_edits or self.run_changes:
+            return None
+        edits = plural(self.run_refused_edits, "file edit")
+        every = "it was" if self.run_refused_edits == 1 else "all were"
+        return f"nothing was changed: the model tried {edits} and {every} refused ({self._first_edit_refusal})"
 
     def _gate(self, call: CallInfo) -> None:
         """Permissions first (raises `Refusal`); then, before the run's first change, a checkpoint."""

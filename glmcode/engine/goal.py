@@ -105,6 +105,7 @@ class GoalRunner:
         checks = verify.run_commands(
             self.state.verify_commands, self.root, VERIFY_TIMEOUT_S, self.session.ctx.cancel, self.session.ctx.outputs
         )
+        self.agent.check_stopped()  # a command killed by an interrupt or the time budget did not fail: verify again on resume
         start = snapshot.Snapshot(self.state.start_tree, self.state.start_head) if self.state.start_tree else None
         checks += verify.check_constraints(self.session.rules, self.root, start)
         for check in checks:
@@ -201,6 +202,9 @@ class GoalRunner:
         if failed:
             names = ", ".join(f"`{c.name}`" + (f" (exit {c.exit_code})" if c.exit_code is not None else "") for c in failed)
             return "failed", f"verification failed after {_rounds(self.state.round)}: {names}", extra
+        refused = self.agent.edits_all_refused()
+        if not commands and refused:
+            return "failed", f"not verified (no verify command) and {refused}", extra
         if not commands:
             return "success", "not verified: no verify command was declared (AGENT.md Commands, config `verify` or --verify)", extra
         passed = "the verify command passed" if len(commands) == 1 else f"all {len(commands)} verify commands passed"

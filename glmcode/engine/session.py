@@ -410,13 +410,18 @@ class Session:
             if self.task is None:
                 self.task = self.redactor.text(prompt)
             self.agent.say(self.task_text(prompt))
-        return "success", self.agent.run_until_idle().content.strip(), {}
+        answer = self.agent.run_until_idle().content.strip()
+        refused = self.agent.edits_all_refused()
+        if refused:
+            return "failed", refused + (f"; the model's answer: {answer}" if answer else ""), {}
+        return "success", answer, {}
 
     def _guarded(self, work: Work) -> Result:
         """Run `work`, turning every way it can end into the run's one `Result`, emitted here.
 
         Status and exit code (`Result.exit_code`, DESIGN.md §3): `success` 0; `failed` 1 (the
-        model gave up or was looping — `Looping`, the loop guard; in goal mode, verification failed); `budget_exhausted` 4; `interrupted`
+        model gave up or was looping — `Looping`, the loop guard; every file edit it tried was
+        refused and nothing else changed; in goal mode, verification failed); `budget_exhausted` 4; `interrupted`
         130; `error` has three: 2 for a usage error the session found (`ConfigError`: nothing
         to continue, a goal nobody can approve), 3 for a model API error retries could not
         overcome (`APIFailure`), 70 for any other exception — a bug in glmcode, the traceback

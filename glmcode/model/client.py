@@ -10,6 +10,9 @@ dropped or garbled streams, HTTP 200 bodies carrying an `error` object, and stre
 provider broke off (`finish_reason` network_error, error, abort); `Retry-After` is honoured.
 Everything else fails fast with an `APIFailure` naming the provider's error code or the finish
 reason (`_check_finish`: every finish reason has a defined outcome).
+A base URL that cannot be reached at all (connection refused, host name not resolved) fails
+fast too, naming the URL, until the host has answered once: after that the same error is a host
+restarting, and is retried.
 
 A request longer than the model's window fails as a `ContextOverflow` (never retried: the same
 body would fail again; the agent compacts instead). Recognised: Z.ai's code 1261 ("Prompt
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -80,7 +84,10 @@ class APIFailure(Exception):
         self.kind = kind
 
     def describe(self, provider: str) -> str:
-        """One line for the user: provider, error code, HTTP status, message."""
+        """One line for the user: provider, error code, HTTP status, message (a `connection`
+        failure's message names the URL it could not reach and stands alone)."""
+        if self.kind == "connection":
+            return self.message
         where = "".join(
             part for part in (f" {self.code}" if self.code else "", f" (HTTP {self.status})" if self.status else "")
         )
@@ -170,6 +177,8 @@ class GLMClient:
         self._headers: dict[str, Any] = {}
         self._cancelled = threading.Event()
         self._wakeup: threading.Event | None = None
+        self._reached = False
+        """Whether the host has answered a request of this client (then an unreachable host is retried)."""
         settings = config.settings
         self._backoff = wait_exponential_jitter(
             multiplier=settings.retry_initial_s, max=settings.retry_max_s, jitter=settings.retry_initial_s
@@ -194,6 +203,7 @@ class GLMClient:
         """Use new settings from the next request on (a new endpoint or key gets a new connection)."""
         if (config.base_url, config.api_key, config.provider.auth) != (self.config.base_url, self.config.api_key, self.config.provider.auth):
             self._sdk = None
+            self._reached = False
         self.config = config
 
     def cancel(self) -> None:
@@ -214,6 +224,7 @@ class GLMClient:
         accumulator = TurnAccumulator(param_types)
         try:
             stream = self._open_stream(openai, body)
+            self._reached = True
             self._active = stream
             _raise_for_json_body(stream.response)
             for data in iter_data(stream.response):
@@ -237,7 +248,7 @@ class GLMClient:
         except Exception as exc:
             if self._cancelled.is_set():
                 raise RequestCancelled(accumulator.partial()) from exc
-            failure = _classify(exc, openai)
+            failure = self._unreachable(exc) or _classify(exc, openai)
             if failure is None:
                 raise
             raise failure from exc
@@ -247,6 +258,23 @@ class GLMClient:
             self._active = None
         _check_finish(accumulator)
         return accumulator.finish(turn_number)
+
+    def _unreachable(self, exc: BaseException) -> APIFailure | None:
+        """A fail-fast `APIFailure` (kind `connection`) when the base URL could not be reached at
+        all — connection refused or a host name that does not resolve — and this client has never
+        reached it: retrying would only wait. None for anything else (timeouts and dropped streams
+        keep their backoff), and once the host has answered (a refusal then is a restart)."""
+        if self._reached:
+            return None
+        cause = _connect_cause(exc)
+        if cause is None:
+            return None
+        return APIFailure(
+            f"cannot reach {self.config.base_url}: {cause}; check the URL (--base-url, GLMCODE_BASE_URL, "
+            "config base_url or the provider preset), then run `glmcode doctor`",
+            retryable=False,
+            kind="connection",
+        )
 
     def _open_stream(self, openai: Any, body: bytes) -> Any:
         """Send the request and wait for the response headers, in a way `cancel()` can cut short.
@@ -408,6 +436,21 @@ def _from_error_object(error: dict[str, Any], status: int | None, retry_after: f
     else:
         retryable = status is None or status in RETRYABLE_STATUS or status == 200
     return APIFailure(message, retryable=retryable, code=code, status=status, retry_after=retry_after)
+
+
+def _connect_cause(exc: BaseException) -> str | None:
+    """`connection refused` or `host name not resolved (…)` when `exc` (or an exception it was
+    raised from or during) is one; None otherwise."""
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        if isinstance(node, socket.gaierror):
+            return f"host name not resolved ({node.strerror or node})"
+        if isinstance(node, ConnectionRefusedError):
+            return "connection refused"
+        node = node.__cause__ or node.__context__
+    return None
 
 
 def _retry_after(headers: Any) -> float | None:

@@ -31,6 +31,7 @@ from glmcode.engine.events import (
     UsageTotals,
     Verify,
 )
+from glmcode.providers import Provider, tool_hosts
 from glmcode.wording import plural
 
 Tone = Literal["ok", "failed", "exited", "warning", "neutral"]
@@ -96,12 +97,21 @@ def share_label(share: float) -> str:
     return f"{share:.0%}"
 
 
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Characters that reorder the text around them (the "Trojan Source" trick: a command that reads
+one way and runs another); shown as `⟨U+202E⟩` so nothing reorders what the user reads."""
+LINE_SEPARATORS = frozenset("\u2028\u2029")
+"""Unicode line and paragraph separators: some terminals break the line, some do not; shown as `⟨U+2028⟩`."""
+
+
 def printable(text: str) -> str:
     """`text` with every control character but newline and tab shown as a symbol (ESC as `␛`).
 
     A carriage return ends a line (CRLF is one newline; a lone CR, as progress bars print, starts
     a new one rather than overwriting). Other C0 characters become their Unicode control pictures,
-    DEL `␡`, C1 characters `�`. Safe to write to a terminal.
+    DEL `␡`, C1 characters `�`, bidirectional controls and Unicode line separators `⟨U+XXXX⟩`.
+    Safe to write to a terminal. This is the one helper every front end shows untrusted text with
+    (streamed deltas go through `StreamCleaner`, which calls it).
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not any(_is_control(char) for char in text):
@@ -111,14 +121,40 @@ def printable(text: str) -> str:
 
 def _is_control(char: str) -> bool:
     code = ord(char)
-    return (code < 32 and char not in "\n\t") or 0x7F <= code <= 0x9F
+    return (code < 32 and char not in "\n\t") or 0x7F <= code <= 0x9F or char in BIDI_CONTROLS or char in LINE_SEPARATORS
 
 
 def _picture(char: str) -> str:
     code = ord(char)
     if code < 32:
         return chr(0x2400 + code)
-    return "␡" if code == 0x7F else "�"
+    if code == 0x7F:
+        return "␡"
+    return "�" if code <= 0x9F else f"⟨U+{code:04X}⟩"
+
+
+class StreamCleaner:
+    """`printable` for text that arrives in fragments (streamed answers and reasoning).
+
+    Keeps one character of state: a fragment that ends in CR holds it back until the next one
+    shows whether it was half of a CRLF (one newline) or a lone CR (a newline too, never an
+    overwrite of the line). `flush()` releases what is held when the stream ends.
+    """
+
+    def __init__(self) -> None:
+        self._cr = False
+
+    def feed(self, text: str) -> str:
+        """The printable form of `text`, given what came before it."""
+        if self._cr:
+            text = "\r" + text
+        self._cr = text.endswith("\r")
+        return printable(text[:-1] if self._cr else text)
+
+    def flush(self) -> str:
+        """What is held back (a newline for a final CR, else nothing); the cleaner starts afresh."""
+        held, self._cr = self._cr, False
+        return "\n" if held else ""
 
 
 def one_line(text: str, limit: int | None = None) -> str:
@@ -361,6 +397,15 @@ def compaction_line(event: Compaction) -> str:
     return (
         f"compacted {count_label(event.tokens_before)} → {tokens_label(event.tokens_after)} · "
         f"{plural(event.dropped_turns, 'turn')} summarised" + (f", {event.turns_kept} kept" if event.turns_kept else "")
+    )
+
+
+def no_tools_notice(provider: Provider) -> str:
+    """What the interactive session says at start on a host without function calling: it chats
+    without tools, and which presets have them."""
+    return (
+        f"{provider.name} does not support function calling: this session chats without tools "
+        f"(nothing is read, edited or run). For tool use: --provider {' | '.join(tool_hosts())}."
     )
 
 

@@ -47,7 +47,7 @@ class RichTextRenderer(TextRenderer):
             self._print_verify(event)
         elif isinstance(event, Result):
             self._end_stream()
-            self.console.print(result_panel(event))
+            self.console.print(result_panel(event, self.said(event)))
         else:
             super().__call__(event)
 
@@ -81,11 +81,12 @@ class RichTextRenderer(TextRenderer):
             self.console.print(Text(check.tail, style="dim red"))
 
 
-def result_panel(event: Result) -> Panel:
-    """The result as a panel titled with its status: the facts, the summary of a failure, the report's path."""
+def result_panel(event: Result, said: bool = False) -> Panel:
+    """The result as a panel titled with its status: the facts, the summary of a failure (unless
+    `said`: an error line printed it already), the report's path."""
     line = present.result_line(event)
     body = Text(str(line))
-    if line.summary:
+    if line.summary and not said:
         body.append("\n" + line.summary)
     if line.report_path:
         body.append(f"\nreport: {line.report_path}")

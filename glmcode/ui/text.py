@@ -1,8 +1,12 @@
 """`--output-format text`: a run as a person reads it.
 
-Reasoning is dimmed, the answer is plain, each tool call is one line and its result a short
-summary; the words and numbers come from `glmcode.ui.present`, as in every front end. Colour only
-on a terminal (or with FORCE_COLOR), never with NO_COLOR.
+Reasoning lines start with `REASONING_MARK` (and are dimmed on a colour terminal), so a CI log
+without colour still tells thinking from the answer; the answer is plain, each tool call is one
+line and its result a short summary; the words and numbers come from `glmcode.ui.present`, as in
+every front end. Everything taken from an event is made printable first (no escape sequence, CR or
+bidi control from the model or a file reaches the terminal). A fatal error is printed once: on
+the error stream, and not again as the result's summary. Colour only on a terminal (or with
+FORCE_COLOR), never with NO_COLOR.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from glmcode.engine.events import (
 )
 from glmcode.ui import present
 
+REASONING_MARK = "│ "
+"""The start of every line of streamed reasoning, with or without colour."""
 TONE_CODES: dict[present.Tone, str] = {"ok": "32", "failed": "31", "exited": "33", "warning": "33", "neutral": "0"}
 """The SGR colour of each tone of `glmcode.ui.present`."""
 
@@ -48,6 +54,10 @@ class TextRenderer:
         self.out, self.err = out, err
         self.color = use_color(out) if color is None else color
         self._open: str | None = None
+        self._cleaner = present.StreamCleaner()
+        self._line_start = True
+        self._errors: set[str] = set()
+        """Messages of the `error` events printed, so a result does not print the same cause again."""
 
     def _style(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
@@ -62,15 +72,38 @@ class TextRenderer:
 
     def _end_stream(self) -> None:
         if self._open is not None:
+            self._cleaner.flush()  # a final CR ends the line: the newline below does it
             self.out.write("\n")
             self._open = None
+            self._line_start = True
 
     def _stream(self, kind: str, text: str) -> None:
         if self._open != kind:
             self._end_stream()
             self._open = kind
-        self.out.write(self._style(text, "2") if kind == "reasoning" else text)
-        self.out.flush()
+        text = self._cleaner.feed(text)
+        if kind == "reasoning":
+            text = self._mark_lines(text)
+        elif text:
+            self._line_start = text.endswith("\n")
+        if text:
+            self.out.write(self._style(text, "2") if kind == "reasoning" else text)
+            self.out.flush()
+
+    def _mark_lines(self, text: str) -> str:
+        """`text` with `REASONING_MARK` before each line that has content (a mark waits for the
+        line's first character, so a stream never ends on a dangling mark)."""
+        marked: list[str] = []
+        for index, part in enumerate(text.split("\n")):
+            if index:
+                marked.append("\n")
+                self._line_start = True
+            if part:
+                if self._line_start:
+                    marked.append(REASONING_MARK)
+                marked.append(part)
+                self._line_start = False
+        return "".join(marked)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, ReasoningDelta):
@@ -96,18 +129,25 @@ class TextRenderer:
         elif isinstance(event, Retry):
             self._line(self._style(f"! {present.retry_line(event)}", "33"), self.err)
         elif isinstance(event, Error):
+            self._errors.add(event.message)
             self._line(self._style(present.error_line(event), "31"), self.err)
         elif isinstance(event, SessionStart):
-            self._line(self._style(f"glmcode · {event.provider} · {event.model} · session {event.session_id}", "2"))
+            parts = (present.one_line(part) for part in (event.provider, event.model, event.session_id))
+            self._line(self._style("glmcode · {} · {} · session {}".format(*parts), "2"))
         elif isinstance(event, Result):
-            self._line(self._style(result_text(event), "2"))
+            self._line(self._style(result_text(event, self.said(event)), "2"))
+
+    def said(self, result: Result) -> bool:
+        """Whether the result's summary was already printed as an `error` event's message."""
+        return result.summary in self._errors
 
 
-def result_text(event: Result) -> str:
-    """`— success (exit 0) · 3 turns · …`, then the summary of a run that did not succeed and the report's path."""
+def result_text(event: Result, said: bool = False) -> str:
+    """`— success (exit 0) · 3 turns · …`, then the summary of a run that did not succeed (unless
+    `said`: an error line printed it already) and the report's path."""
     line = present.result_line(event)
     text = f"— {line}"
-    if line.summary:
+    if line.summary and not said:
         text += f"\n{line.summary}"
     if line.report_path:
         text += f"\nreport: {line.report_path}"

@@ -179,17 +179,22 @@ def test_permission_modes_refuse_with_a_clear_tool_error(glm_server, engine: Eng
     assert [e["title"] for e in asked.of_type("tool_call")] == ["run_shell touch made-by-shell", "write_file new.txt"]
     assert not (repo / "made-by-shell").exists() and not (repo / "new.txt").exists()
     assert asked.result["refused_calls"] == 2, "DESIGN §3: the result says how many calls were refused"
+    assert (asked.result["status"], asked.result["exit_code"]) == ("failed", 1), "a run whose every edit was refused did not do its task"
+    assert asked.result["summary"].startswith("nothing was changed: the model tried 1 file edit and it was refused (refused: write_file needs")
+    assert asked.result["summary"].endswith("; the model's answer: could not")
 
     glm_server.script(turns)
     read_only = engine.run("do it", permission_mode="read-only")
     assert all("read-only" in r["output"] for r in read_only.of_type("tool_result"))
     assert read_only.result["refused_calls"] == 2
+    assert read_only.result["status"] == "success", "read-only mode: the user asked for no changes, refusals are not a failure"
 
     glm_server.script(turns)
     auto_edit = engine.run("do it", permission_mode="auto-edit")
     shell, write = auto_edit.of_type("tool_result")
     assert not shell["ok"] and write["ok"] and (repo / "new.txt").read_text() == "x"
     assert auto_edit.result["refused_calls"] == 1, "counted per run, not per session"
+    assert auto_edit.result["status"] == "success", "an edit went through: a refused command alone does not fail the run"
 
 
 def test_an_approver_is_asked_through_the_loop_and_its_answer_kept(glm_server, engine: Engine, repo: Path):

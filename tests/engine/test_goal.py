@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from itertools import pairwise
 from pathlib import Path
 
@@ -148,3 +150,50 @@ def test_goal_without_verify_commands_says_nothing_was_verified(glm_server, engi
     assert run.of_type("verify") == []
     assert "nothing was verified" in Path(run.result["report_path"]).read_text()
     assert "No verify command was declared" in glm_server.requests[-1].json["messages"][-1]["content"]
+
+
+def test_goal_whose_every_edit_was_refused_fails_and_says_so(glm_server, engine: Engine, tmp_path: Path):
+    repo = make_repo(tmp_path / "ruled", {"AGENT.md": "# Rules\n\n## Constraints\n- Do not modify `notes.txt`\n", "notes.txt": "a\n"})
+    edit = call("edit_file", path="notes.txt", old_string="a\n", new_string="a\nb\n")
+    glm_server.script([
+        ScriptedTurn(tool_calls=[edit]),  # refused by the plan stage: the harness's rule, not counted
+        ScriptedTurn(tool_calls=[call("update_plan", steps=[{"step": "append b", "status": "pending"}])]),
+        ScriptedTurn(content="plan ready"),
+        ScriptedTurn(tool_calls=[edit]),  # refused by AGENT.md
+        ScriptedTurn(content="could not append"),
+        ScriptedTurn(content="## Verification\nNothing changed."),
+    ])
+    run = engine.run_goal("append b", root=repo, permission_mode="full-auto")
+    assert run.returncode == 1, run.events
+    assert [r["summary"] for r in run.of_type("tool_result") if r["name"] == "edit_file"] == ["refused", "refused"]
+    summary = run.result["summary"]
+    assert summary.startswith("not verified (no verify command) and nothing was changed: the model tried 1 file edit and it was refused")
+    assert "Do not modify `notes.txt`" in summary and run.result["refused_calls"] == 2
+    assert (repo / "notes.txt").read_text() == "a\n"
+
+
+def test_an_interrupt_during_verify_is_not_a_failed_check_and_resume_verifies_again(glm_server, engine: Engine, tmp_path: Path):
+    repo = calc_repo(tmp_path)
+    slow = "test -f go || { touch started; sleep 60; }"
+    glm_server.script([*PLAN, *fix("a - b", "a + b"), REPORT])
+    session, log = engine.session(root=repo, permission_mode="full-auto")
+    outcome: dict = {}
+    worker = threading.Thread(target=lambda: outcome.update(result=session.run_goal("make add correct", [slow])), daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not (repo / "started").exists():
+        assert time.monotonic() < deadline and worker.is_alive(), log.types
+        time.sleep(0.02)
+    session.interrupt()
+    worker.join(30)
+    session.close()
+    result = outcome["result"]
+    assert (result.status, result.exit_code) == ("interrupted", 130)
+    assert [v["passed"] for v in log.of_type("verify")] == [], "a killed verify command is not a failed check"
+    state = json.loads((repo / ".glmcode" / "runs" / result.session_id / "goal.json").read_text())
+    assert state["stage"] == "verify" and state["history"] == [] and state["round"] == 0
+
+    (repo / "go").write_text("")
+    resumed = engine.resume(result.session_id, root=repo, permission_mode="full-auto")
+    assert resumed.returncode == 0, resumed.events
+    assert [(v["command"], v["passed"]) for v in resumed.of_type("verify")] == [("python check.py", True), (slow, True)]

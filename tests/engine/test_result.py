@@ -133,3 +133,55 @@ def test_a_new_session_without_a_prompt_is_a_usage_error(glm_server, engine: Eng
     assert run.returncode == 2 and "nothing to run" in run.result["summary"]
     assert run.result["transcript_path"] is None and not (repo / ".glmcode").exists()
     assert glm_server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("raised", "status", "exit_code", "error_kind"),
+    [
+        ("ModelGaveUp", "failed", 1, None),
+        ("Looping", "failed", 1, None),
+        ("BudgetExhausted", "budget_exhausted", 4, None),
+        ("APIFailure", "error", 3, "api"),
+        ("APIFailure-connection", "error", 3, "connection"),
+        ("ConfigError", "error", 2, "usage"),
+        ("Interrupted", "interrupted", 130, None),
+        ("KeyboardInterrupt", "interrupted", 130, None),
+        ("RequestCancelled", "error", 70, "internal"),  # the agent turns a cancel into Interrupted: one escaping is a bug
+        ("OSError", "error", 70, "internal"),
+        ("ValueError", "error", 70, "internal"),
+    ],
+)
+def test_every_way_a_run_can_end_has_its_status_and_exit_code(
+    glm_server, engine: Engine, monkeypatch: pytest.MonkeyPatch, raised: str, status: str, exit_code: int, error_kind: str | None
+):
+    """DESIGN.md §3, one row per exception class the loop can end with; exit 1 only for `failed`."""
+    from glmcode.engine.agent import Agent, Interrupted, Looping, ModelGaveUp
+    from glmcode.engine.budget import BudgetExhausted
+    from glmcode.errors import ConfigError
+    from glmcode.model.client import APIFailure, RequestCancelled
+
+    exceptions: dict[str, BaseException] = {
+        "ModelGaveUp": ModelGaveUp("empty answers"),
+        "Looping": Looping("read_file returned the same result 5 times"),
+        "BudgetExhausted": BudgetExhausted("the turn budget ran out"),
+        "APIFailure": APIFailure("busy", retryable=True, status=503),
+        "APIFailure-connection": APIFailure("cannot reach http://x/v1: connection refused", retryable=False, kind="connection"),
+        "ConfigError": ConfigError("nothing to run"),
+        "Interrupted": Interrupted("interrupted by the user"),
+        "KeyboardInterrupt": KeyboardInterrupt(),
+        "RequestCancelled": RequestCancelled(),
+        "OSError": OSError("disk full"),
+        "ValueError": ValueError("bad state"),
+    }
+
+    def end(self: Agent) -> None:
+        raise exceptions[raised]
+
+    monkeypatch.setattr(Agent, "run_until_idle", end)
+    run = engine.run("go")
+    assert (run.result["status"], run.result["exit_code"], run.returncode) == (status, exit_code, exit_code)
+    errors = run.of_type("error")
+    assert [e["kind"] for e in errors] == ([error_kind] if error_kind else [])
+    if errors:
+        assert errors[0]["message"] == run.result["summary"], "the error event and the result say the same one line"
+    assert [e["type"] for e in run.events].count("result") == 1

@@ -129,6 +129,8 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         self._jobs: deque[Job] = deque()
         self._job: Job | None = None
         self._exchange: ExchangeView | None = None
+        self._cleaners = {"reasoning": present.StreamCleaner(), "text": present.StreamCleaner()}
+        """Streamed reasoning and answer text made printable (escape sequences, CR, bidi controls), per channel."""
         self._approvals: set[Future] = set()
         self._exiting = threading.Event()
         self._last_drain = 0.0
@@ -243,6 +245,8 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
     def start_exchange(self, prompt: str | None = None, label: str = "") -> ExchangeView:
         """Open a new exchange in the conversation; events go to it from now on."""
         self._exchange = self.conversation.add_exchange(prompt, label)
+        for cleaner in self._cleaners.values():
+            cleaner.flush()
         return self._exchange
 
     def clear_conversation(self) -> AwaitRemove:
@@ -254,10 +258,14 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         return self._exchange if self._exchange is not None else self.start_exchange()
 
     def _on_reasoning(self, event: ReasoningDelta) -> None:
-        self._current_exchange().append_reasoning(event.text)
+        text = self._cleaners["reasoning"].feed(event.text)
+        if text:
+            self._current_exchange().append_reasoning(text)
 
     def _on_text(self, event: TextDelta) -> None:
-        self._current_exchange().append_text(event.text)
+        text = self._cleaners["text"].feed(event.text)
+        if text:
+            self._current_exchange().append_text(text)
 
     def _on_tool_call(self, event: ToolCall) -> None:
         self._current_exchange().add_tool_call(event)
@@ -303,7 +311,9 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         self._current_exchange().add_note(f"↻ {present.retry_line(event)}", "warning")
 
     def _on_error(self, event: Error) -> None:
-        self._current_exchange().add_note(f"✗ {present.error_line(event)}", "error")
+        exchange = self._current_exchange()
+        exchange.errors_said.add(event.message)
+        exchange.add_note(f"✗ {present.error_line(event)}", "error")
 
     def _on_result(self, event: Result) -> None:
         self._current_exchange().finish(event)
@@ -400,6 +410,8 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         self.conversation.add_widget(
             Welcome(welcome_text(session.config.model, session.config.provider.name, self.root, session.id, session.permissions.mode))
         )
+        if not session.config.provider.function_calling:
+            self.conversation.add_note(present.no_tools_notice(session.config.provider), "warning")
         if record is not None:
             self.conversation.add_note(Text(f"resumed session {record.id}", style="bold"), "info")
             earlier = replay_text(record.messages)

@@ -62,11 +62,24 @@ class SlashCommandHandlers:
             return
         getattr(self, f"command_{invocation.command.name}")(invocation.arg)
 
+    def _refused_without_tools(self, what: str) -> bool:
+        """On a host without function calling, say why `what` cannot run and return True."""
+        if self.config.provider.function_calling:
+            return False
+        from glmcode.providers import no_function_calling
+
+        self.conversation.add_note(no_function_calling(self.config.provider, what), "error")
+        return True
+
     def command_goal(self, goal: str) -> None:
+        if self._refused_without_tools("goal mode"):
+            return
         work = self._needs_session(lambda s: s.run_goal(goal))
         self._enqueue(Job("goal", work, exchange=(goal, "goal"), interruptible=True, text=f"/goal {goal}"))
 
     def command_plan(self, task: str) -> None:
+        if self._refused_without_tools("/plan (it explores with tools)"):
+            return
         self._enqueue(Job("planning", self._needs_session(lambda s: s.run_plan(task)), exchange=(task, "plan"), interruptible=True, text=f"/plan {task}"))
 
     def command_effort(self, level: str) -> None:

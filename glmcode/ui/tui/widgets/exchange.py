@@ -46,6 +46,8 @@ class ExchangeView(Vertical):
         self.reasoning_panes: list[ReasoningPane] = []
         self.answer_panes: list[AnswerPane] = []
         self.result: Result | None = None
+        self.errors_said: set[str] = set()
+        """Messages of the `error` events shown in this exchange: the result does not repeat them."""
         self._reasoning: ReasoningPane | None = None
         self._answer: AnswerPane | None = None
 
@@ -127,7 +129,7 @@ class ExchangeView(Vertical):
         if result.status == "interrupted":
             self.add_class("-interrupted")
             self.add_note("■ interrupted — what was done so far is kept; send a prompt to go on", "warning")
-        elif result.status != "success":
+        elif result.status != "success" and result.summary not in self.errors_said:
             self.add_note(f"{line.mark} {result.status}: {line.summary}", "error")
         elif self.label == "goal" and result.summary:
             self.add_note(f"{line.mark} {present.printable(result.summary).strip()}", "ok")
