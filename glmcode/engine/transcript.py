@@ -88,9 +88,9 @@ class Transcript:
     def message(self, message: dict[str, Any]) -> None:
         """Record a message as sent to the model (secrets redacted); a tool result whose content the
         `tool_result` event just written already holds refers to it instead of repeating it."""
-        record = self._redactor.value({"kind": "message", "message": message})
-        saved = record["message"]
-        output = self._outputs.pop(saved.get("tool_call_id"), None) if saved.get("role") == "tool" else None
+        record: dict[str, Any] = self._redactor.value({"kind": "message", "message": message})
+        saved: dict[str, Any] = record["message"]
+        output = self._outputs.pop(str(saved.get("tool_call_id")), None) if saved.get("role") == "tool" else None
         content = saved.get("content")
         if output is not None and isinstance(content, str) and list(saved)[-1] == "content":
             prefix = content[: len(content) - len(output)] if content.endswith(output) else None
@@ -257,7 +257,7 @@ def _with_output(record: dict[str, Any], outputs: dict[str, str], path: Path, nu
     event it refers to; `TranscriptError` when there is no such event before it."""
     message, prefix = record.get("message"), record.get("prefix", "")
     call_id = message.get("tool_call_id") if isinstance(message, dict) else None
-    if not isinstance(call_id, str) or call_id not in outputs or prefix not in _PREFIXES:
+    if not isinstance(message, dict) or not isinstance(call_id, str) or call_id not in outputs or prefix not in _PREFIXES:
         raise TranscriptError(f"{path}:{number}: a tool result that refers to a tool_result event the transcript does not hold")
     return {**message, "content": prefix + outputs[call_id]}
 
