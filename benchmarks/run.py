@@ -174,6 +174,8 @@ class ProcRun:
     turn_gaps: list[float]
     result: dict[str, Any]
     connections: int
+    cpu: float = 0.0
+    """CPU seconds of the process (user + system), from its resource usage."""
 
 
 def run_process(argv: list[str], cwd: Path, env: dict[str, str], server: Any, turns: int) -> ProcRun:
@@ -189,7 +191,8 @@ def run_process(argv: list[str], cwd: Path, env: dict[str, str], server: Any, tu
         line = proc.stdout.readline()
         at_result = time.perf_counter()
         rest = proc.stdout.read()
-        code = proc.wait()
+        _, status, usage = os.wait4(proc.pid, 0)
+        code = proc.returncode = os.waitstatus_to_exitcode(status)
         ended = time.perf_counter()
         err.seek(0)
         stderr = err.read().decode(errors="replace")
@@ -202,7 +205,8 @@ def run_process(argv: list[str], cwd: Path, env: dict[str, str], server: Any, tu
             f"{' '.join(argv[:2])}: exit {code}, expected {turns} successful turns\n"
             f"stdout: {line[:400]!r} {rest[:200]!r}\nstderr: {stderr[-2000:]}"
         )
-    return ProcRun(ended - started, ended - at_result, [b - a for a, b in zip(stamps, stamps[1:])], result, len(CONNECTIONS))
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    return ProcRun(ended - started, ended - at_result, gaps, result, len(CONNECTIONS), usage.ru_utime + usage.ru_stime)
 
 
 # ---------------------------------------------------------------------------- 1. start-up
@@ -303,6 +307,17 @@ class LongRun:
     floor: dict[int, Stat] = field(default_factory=dict)
     """Checkpoint → raw HTTP POST of that request's body: the server's own part of a gap there."""
     body_bytes: dict[int, int] = field(default_factory=dict)
+    cpu: dict[str, dict[int, float]] = field(default_factory=dict)
+    """Client name → checkpoint → CPU seconds of a whole run of checkpoint + 1 turns."""
+
+    def cpu_per_turn(self, name: str, checkpoint: int) -> float | None:
+        """CPU seconds per turn between the previous checkpoint and this one (None for the first)."""
+        points = sorted(self.cpu[name])
+        index = points.index(checkpoint)
+        if index == 0:
+            return None
+        low = points[index - 1]
+        return (self.cpu[name][checkpoint] - self.cpu[name][low]) / (checkpoint - low)
 
     def at(self, name: str, checkpoint: int, span: int = 2) -> Stat:
         """The gaps of turns `checkpoint - span` … `checkpoint + span`."""
@@ -310,17 +325,21 @@ class LongRun:
         return Stat(gaps[max(0, checkpoint - 1 - span) : checkpoint + span])
 
     def as_json(self) -> dict[str, Any]:
-        return {"gaps_s": self.gaps, "raw_post_floor": {str(k): v.as_json() for k, v in self.floor.items()}, "body_bytes": self.body_bytes}
+        return {"gaps_s": self.gaps, "raw_post_floor": {str(k): v.as_json() for k, v in self.floor.items()}, "body_bytes": self.body_bytes, "cpu_s": self.cpu}
 
 
 def bench_long(checkpoints: Sequence[int], server: Any, runs: dict[str, tuple[list[str], dict[str, str]]], repo: Path) -> LongRun:
-    """One run of max(checkpoints) + 1 turns per client (glmcode, the bare SDK loop), back to back;
-    the server-side gap of each turn, and a raw POST of the request bodies at the checkpoints."""
+    """Runs of checkpoint + 1 turns per client (glmcode, the bare SDK loop) for every checkpoint:
+    the CPU time of each run, the server-side gap of each turn of the longest, and a raw POST of the
+    request bodies at the checkpoints."""
     total = max(checkpoints) + 1
     long = LongRun()
     bodies: dict[int, bytes] = {}
     for name, (argv, env) in runs.items():
-        done = run_process(argv, repo, env, server, total)
+        long.cpu[name] = {}
+        for checkpoint in checkpoints:
+            done = run_process(argv, repo, env, server, checkpoint + 1)
+            long.cpu[name][checkpoint] = done.cpu
         long.gaps[name] = done.turn_gaps
         if not bodies:
             bodies = {c: server.requests[c].body for c in checkpoints}
@@ -527,15 +546,20 @@ def report(
 def report_long(long: LongRun) -> str:
     """The long-run table: per-turn gap at each history length, both clients, the server's floor."""
     lines = [
-        "| history (turns), whole processes | request body | turn gap: glmcode (median of 5 turns, min–max) | turn gap: bare SDK loop | bare ÷ glmcode | raw POST floor | glmcode − floor | bare − floor |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| history (turns), whole processes | request body | turn gap: glmcode (median of 5 turns, min–max) | turn gap: bare SDK loop | bare ÷ glmcode | raw POST floor | glmcode − floor | bare − floor | CPU per turn since the row above: glmcode | bare SDK loop |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def cpu(name: str, checkpoint: int) -> str:
+        value = long.cpu_per_turn(name, checkpoint)
+        return "—" if value is None else ms(value)
+
     for checkpoint, floor in long.floor.items():
         glm, bare = long.at("glmcode", checkpoint), long.at("bare SDK loop", checkpoint)
         lines.append(
             f"| {checkpoint} | {long.body_bytes[checkpoint] / 1024:.0f} KiB | {ms(glm.median)} ({ms(glm.min)}–{ms(glm.max)}) | "
             f"{ms(bare.median)} ({ms(bare.min)}–{ms(bare.max)}) | {ratio(bare.median, glm.median)} | {ms(floor.median)} | "
-            f"{ms(glm.median - floor.median)} | {ms(bare.median - floor.median)} |"
+            f"{ms(glm.median - floor.median)} | {ms(bare.median - floor.median)} | {cpu('glmcode', checkpoint)} | {cpu('bare SDK loop', checkpoint)} |"
         )
     return "\n".join(lines)
 
