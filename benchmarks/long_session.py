@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,40 @@ def build_session(repo: Path, server: Any, env: dict[str, str], tokens: int, *, 
     return session_id, turns + 2, path.stat().st_size
 
 
+class PeakWatcher:
+    """Polls a process's `VmHWM` (its own peak resident set) from `/proc` until it exits.
+
+    Not `ru_maxrss` from `wait4`: that counts the child from the fork, while it is still a copy of
+    this benchmark process (which holds every request body the server received), so it reports
+    the benchmark's size rather than glmcode's. `VmHWM` belongs to the address space the child
+    gets at `exec`. Growth in the last poll interval before exit is missed.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.005) -> None:
+        self.peak_kb = 0
+        self._path = Path(f"/proc/{pid}/status")
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for line in self._path.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+            self._stop.wait(self._interval)
+
+    def stop(self) -> float:
+        """Stop polling; the peak seen, in MB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb / 1024
+
+
 @dataclass
 class ResumeRun:
     """One `--resume` run: seconds from spawn to the first request, server-side turn gaps, peak RSS."""
@@ -101,7 +136,11 @@ def resume_once(repo: Path, session_id: str, template: Path, server: Any, env: d
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, cwd=repo, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        watcher = PeakWatcher(proc.pid)
+        # the zombie stays readable until reaped: poll once more after it has exited, then reap it
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        peak = watcher.stop()
+        _, status, _usage = os.wait4(proc.pid, 0)
         ended = time.perf_counter()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -116,7 +155,7 @@ def resume_once(repo: Path, session_id: str, template: Path, server: Any, env: d
     return ResumeRun(
         to_first_request=stamps[0] - started,
         gaps=[b - a for a, b in zip(stamps, stamps[1:])],
-        peak_rss_mb=usage.ru_maxrss / 1024,  # Linux: kilobytes
+        peak_rss_mb=peak,
         wall=ended - started,
     )
 
@@ -221,7 +260,7 @@ def report(cases: list[Case], turns: int, info: str) -> str:
         return f"{statistics.median(case.rss):.0f} MB ({min(case.rss):.0f}–{max(case.rss):.0f})"
 
     lines = [
-        f"### A session with ~1M tokens of history ({info})",
+        f"### A long session: {big.label} ({info})",
         "",
         "| session | turns | request body | transcript | peak RSS (median, min–max) | `--resume` → first request | turn-to-turn gap (server side) | raw POST floor | gap − floor | whole resumed run |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
