@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -99,11 +100,22 @@ class Tool:
     first_request: bench.Stat = field(default_factory=bench.Stat)
     per_turn: bench.Stat = field(default_factory=bench.Stat)
     gaps: bench.Stat = field(default_factory=bench.Stat)
+    cpu_version: bench.Stat = field(default_factory=bench.Stat)
+    cpu_one: bench.Stat = field(default_factory=bench.Stat)
+    cpu_ten: bench.Stat = field(default_factory=bench.Stat)
+    cpu_per_turn: bench.Stat = field(default_factory=bench.Stat)
 
 
-def timed_run(argv: list[str], repo: Path, env: dict[str, str], server: Any, script: list[Any], stdin: bytes) -> tuple[float, float, list[float]]:
-    """Run one task: (wall seconds, seconds from spawn to the first request, gaps between requests).
-    Checks that every scripted turn was asked for and every edit landed."""
+def children_cpu() -> float:
+    """CPU seconds (user + system) of all waited-for child processes so far, theirs included."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(argv: list[str], repo: Path, env: dict[str, str], server: Any, script: list[Any], stdin: bytes) -> tuple[float, float, list[float], float]:
+    """Run one task: (wall seconds, seconds from spawn to the first request, gaps between requests,
+    CPU seconds of the process and its children). Checks that every scripted turn was asked for
+    and every edit landed."""
     (repo / "small.txt").write_text(bench.SMALL_FILE, encoding="utf-8")
     stamps: list[float] = []
 
@@ -115,16 +127,18 @@ def timed_run(argv: list[str], repo: Path, env: dict[str, str], server: Any, scr
         return source
 
     server.script([stamped(turn) for turn in script], replace=True)
+    cpu = children_cpu()
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=repo, env=env, input=stdin, capture_output=True, timeout=600)
     wall = time.perf_counter() - started
+    cpu = children_cpu() - cpu
     edited = (repo / "small.txt").read_text(encoding="utf-8").count("lazy cat")
     if done.returncode != 0 or len(stamps) != len(script) or edited != len(script) - 1:
         raise RuntimeError(
             f"{Path(argv[0]).name}: exit {done.returncode}, {len(stamps)} of {len(script)} requests, {edited} edits\n"
             f"{done.stdout.decode(errors='replace')[-1500:]}\n{done.stderr.decode(errors='replace')[-1500:]}"
         )
-    return wall, stamps[0] - started, [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    return wall, stamps[0] - started, [b - a for a, b in zip(stamps, stamps[1:], strict=False)], cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,10 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         ]
         prompts = [f"Change line {n} of small.txt from dog to cat." for n in range(1, EDITS + 1)] + ["Say done."]
 
-        def glm_task(turns: int) -> tuple[float, float, list[float]]:
+        def glm_task(turns: int) -> tuple[float, float, list[float], float]:
             return timed_run(glm_argv, repo, glm_env, server, glmcode_turns(turns), b"")
 
-        def aider_task(turns: int) -> tuple[float, float, list[float]]:
+        def aider_task(turns: int) -> tuple[float, float, list[float], float]:
             stdin = "".join(p + "\n" for p in (prompts[-turns:] if turns == 1 else prompts)).encode()
             return timed_run(aider_argv, repo, aider_env, server, aider_turns(turns), stdin)
 
@@ -169,11 +183,16 @@ def main(argv: list[str] | None = None) -> int:
         aider_task(1)
         for repeat in range(args.repeats):
             for tool, task in ((glm, glm_task), (aid, aider_task)):
+                cpu = children_cpu()
                 started = time.perf_counter()
                 subprocess.run(versions[tool.name], env=aider_env, capture_output=True, check=True)
                 tool.version.samples.append(time.perf_counter() - started)
-                one, _, _ = task(1)
-                ten, first, gaps = task(EDITS + 1)
+                tool.cpu_version.samples.append(children_cpu() - cpu)
+                one, _, _, cpu_one = task(1)
+                ten, first, gaps, cpu_ten = task(EDITS + 1)
+                tool.cpu_one.samples.append(cpu_one)
+                tool.cpu_ten.samples.append(cpu_ten)
+                tool.cpu_per_turn.samples.append((cpu_ten - cpu_one) / EDITS)
                 tool.gaps.samples.extend(gaps)
                 tool.one.samples.append(one)
                 tool.ten.samples.append(ten)
@@ -183,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     info = f"{args.repeats} repeats, {time.strftime('%Y-%m-%d %H:%M')}, load {load:.2f} at start, took {time.perf_counter() - began:.0f} s"
     print(report(glm, aid, info), flush=True)
     if args.json:
-        data = {t.name: {k: getattr(t, k).as_json() for k in ("version", "one", "ten", "first_request", "per_turn", "gaps")} for t in (glm, aid)}
+        data = {t.name: {k: getattr(t, k).as_json() for k in ("version", "one", "ten", "first_request", "per_turn", "gaps", "cpu_version", "cpu_one", "cpu_ten", "cpu_per_turn")} for t in (glm, aid)}
         args.json.write_text(json.dumps({"info": info, **data}, indent=1), encoding="utf-8")
     return 0
 
@@ -204,6 +223,10 @@ def report(glm: Tool, aid: Tool, info: str) -> str:
         ("spawn → first model request", "first_request"),
         (f"per turn = (wall {EDITS + 1} − wall 1) / {EDITS}", "per_turn"),
         ("turn-to-turn gap seen by the server", "gaps"),
+        ("CPU time (user + system, children included): `--version`", "cpu_version"),
+        ("CPU time: 1-turn task", "cpu_one"),
+        (f"CPU time: {EDITS + 1}-turn task", "cpu_ten"),
+        (f"CPU time per turn = (CPU 10 − CPU 1) / {EDITS}", "cpu_per_turn"),
     )
     for label, key in rows:
         a, b = getattr(glm, key), getattr(aid, key)
