@@ -103,10 +103,22 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+READ_FILES = 10
+"""`small.txt` and its copies `small_0.txt` … `small_9.txt`: scripted runs read them in turn, so no
+two calls in a row are the same (a loop guard would rightly stop a model reading one file over and over)."""
+
+
+def read_path(turn: int) -> str:
+    """The file a scripted `read_file` call of this turn asks for."""
+    return f"small_{turn % READ_FILES}.txt"
+
+
 def make_repo(path: Path) -> Path:
-    """A throwaway git repo with one small committed file."""
+    """A throwaway git repo with small committed files (`small.txt` and its copies)."""
     path.mkdir(parents=True)
     (path / "small.txt").write_text(SMALL_FILE, encoding="utf-8")
+    for index in range(READ_FILES):
+        (path / read_path(index)).write_text(SMALL_FILE, encoding="utf-8")
     git = ["git", "-C", str(path), "-c", "user.email=bench@example.com", "-c", "user.name=bench"]
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "init"]):
         subprocess.run([*git, *args], check=True, stdout=subprocess.DEVNULL)
@@ -114,10 +126,11 @@ def make_repo(path: Path) -> Path:
 
 
 def scripted_turns(n: int, stamps: list[float]) -> list[Any]:
-    """`n` turns: n-1 `read_file` calls, then a final answer; each records when it was asked for."""
+    """`n` turns: n-1 `read_file` calls (of `small_0.txt` … `small_9.txt` in turn), then a final
+    answer; each records when it was asked for."""
     from glmcode.testing import ScriptedToolCall, ScriptedTurn
 
-    call = ScriptedTurn(tool_calls=[ScriptedToolCall(name="read_file", arguments={"path": "small.txt"})])
+    calls = [ScriptedTurn(tool_calls=[ScriptedToolCall(name="read_file", arguments={"path": read_path(i)})]) for i in range(READ_FILES)]
     final = ScriptedTurn(content="done")
 
     def stamped(turn: Any) -> Callable[[dict[str, Any]], Any]:
@@ -127,7 +140,7 @@ def scripted_turns(n: int, stamps: list[float]) -> list[Any]:
 
         return source
 
-    return [stamped(call) for _ in range(n - 1)] + [stamped(final)]
+    return [stamped(calls[i % READ_FILES]) for i in range(n - 1)] + [stamped(final)]
 
 
 CONNECTIONS: list[Any] = []
@@ -161,6 +174,8 @@ class ProcRun:
     turn_gaps: list[float]
     result: dict[str, Any]
     connections: int
+    cpu: float = 0.0
+    """CPU seconds of the process (user + system), from its resource usage."""
 
 
 def run_process(argv: list[str], cwd: Path, env: dict[str, str], server: Any, turns: int) -> ProcRun:
@@ -176,7 +191,8 @@ def run_process(argv: list[str], cwd: Path, env: dict[str, str], server: Any, tu
         line = proc.stdout.readline()
         at_result = time.perf_counter()
         rest = proc.stdout.read()
-        code = proc.wait()
+        _, status, usage = os.wait4(proc.pid, 0)
+        code = proc.returncode = os.waitstatus_to_exitcode(status)
         ended = time.perf_counter()
         err.seek(0)
         stderr = err.read().decode(errors="replace")
@@ -189,7 +205,8 @@ def run_process(argv: list[str], cwd: Path, env: dict[str, str], server: Any, tu
             f"{' '.join(argv[:2])}: exit {code}, expected {turns} successful turns\n"
             f"stdout: {line[:400]!r} {rest[:200]!r}\nstderr: {stderr[-2000:]}"
         )
-    return ProcRun(ended - started, ended - at_result, [b - a for a, b in zip(stamps, stamps[1:])], result, len(CONNECTIONS))
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    return ProcRun(ended - started, ended - at_result, gaps, result, len(CONNECTIONS), usage.ru_utime + usage.ru_stime)
 
 
 # ---------------------------------------------------------------------------- 1. start-up
@@ -269,10 +286,81 @@ def bench_runs(repeats: int, turns: int, scratch: Path, server: Any) -> tuple[Lo
             stats.connections.append(many.connections)
         log(f"  runs: repeat {i + 1}/{repeats} done")
     shutil.rmtree(repo / ".glmcode", ignore_errors=True)
+    global LONG_RUNS
+    LONG_RUNS = ({"glmcode": ([*glm_argv, "--max-turns", "100000"], glm_env), "bare SDK loop": (bare_argv, bare_env)}, repo)
     return glm, bare, spec
 
 
-# ---------------------------------------------------------------------------- 4. history growth
+LONG_RUNS: tuple[dict[str, tuple[list[str], dict[str, str]]], Path] | None = None
+"""The commands and repo of `bench_runs`, for the long runs (set by it)."""
+
+
+# ---------------------------------------------------------------------------- 4a. long runs
+
+
+@dataclass
+class LongRun:
+    """Server-side turn gaps of one long run of each client, read at history checkpoints."""
+
+    gaps: dict[str, list[float]] = field(default_factory=dict)
+    """Client name → gap before request i+1 (i = 0, 1, …): one whole turn with i+1 turns of history."""
+    floor: dict[int, Stat] = field(default_factory=dict)
+    """Checkpoint → raw HTTP POST of that request's body: the server's own part of a gap there."""
+    body_bytes: dict[int, int] = field(default_factory=dict)
+    cpu: dict[str, dict[int, float]] = field(default_factory=dict)
+    """Client name → checkpoint → CPU seconds of a whole run of checkpoint + 1 turns."""
+
+    def cpu_per_turn(self, name: str, checkpoint: int) -> float | None:
+        """CPU seconds per turn between the previous checkpoint and this one (None for the first)."""
+        points = sorted(self.cpu[name])
+        index = points.index(checkpoint)
+        if index == 0:
+            return None
+        low = points[index - 1]
+        return (self.cpu[name][checkpoint] - self.cpu[name][low]) / (checkpoint - low)
+
+    def at(self, name: str, checkpoint: int, span: int = 2) -> Stat:
+        """The gaps of turns `checkpoint - span` … `checkpoint + span`."""
+        gaps = self.gaps[name]
+        return Stat(gaps[max(0, checkpoint - 1 - span) : checkpoint + span])
+
+    def as_json(self) -> dict[str, Any]:
+        return {"gaps_s": self.gaps, "raw_post_floor": {str(k): v.as_json() for k, v in self.floor.items()}, "body_bytes": self.body_bytes, "cpu_s": self.cpu}
+
+
+def bench_long(checkpoints: Sequence[int], server: Any, runs: dict[str, tuple[list[str], dict[str, str]]], repo: Path) -> LongRun:
+    """Runs of checkpoint + 1 turns per client (glmcode, the bare SDK loop) for every checkpoint:
+    the CPU time of each run, the server-side gap of each turn of the longest, and a raw POST of the
+    request bodies at the checkpoints."""
+    total = max(checkpoints) + 1
+    long = LongRun()
+    bodies: dict[int, bytes] = {}
+    for name, (argv, env) in runs.items():
+        long.cpu[name] = {}
+        for checkpoint in checkpoints:
+            done = run_process(argv, repo, env, server, checkpoint + 1)
+            long.cpu[name][checkpoint] = done.cpu
+        long.gaps[name] = done.turn_gaps
+        if not bodies:
+            bodies = {c: server.requests[c].body for c in checkpoints}
+        log(f"  long run: {name}, {total} turns done")
+    split = urlsplit(server.url)
+    raw = RawPoster(split.hostname or "127.0.0.1", split.port or 80, split.path.rstrip("/") + "/chat/completions")
+    from glmcode.testing import ScriptedTurn
+
+    for checkpoint, body in bodies.items():
+        long.body_bytes[checkpoint] = len(body)
+        long.floor[checkpoint] = Stat()
+        for _ in range(5):
+            server.script([ScriptedTurn(content="floor")], replace=True)
+            started = time.perf_counter()
+            raw.post(body)
+            long.floor[checkpoint].samples.append(time.perf_counter() - started)
+    raw.close()
+    return long
+
+
+# ---------------------------------------------------------------------------- 4b. history growth
 
 
 def synthetic_turn(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -455,10 +543,32 @@ def report(
     return "\n".join(lines)
 
 
+def report_long(long: LongRun) -> str:
+    """The long-run table: per-turn gap at each history length, both clients, the server's floor."""
+    lines = [
+        "| history (turns), whole processes | request body | turn gap: glmcode (median of 5 turns, min–max) | turn gap: bare SDK loop | bare ÷ glmcode | raw POST floor | glmcode − floor | bare − floor | CPU per turn since the row above: glmcode | bare SDK loop |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def cpu(name: str, checkpoint: int) -> str:
+        value = long.cpu_per_turn(name, checkpoint)
+        return "—" if value is None else ms(value)
+
+    for checkpoint, floor in long.floor.items():
+        glm, bare = long.at("glmcode", checkpoint), long.at("bare SDK loop", checkpoint)
+        lines.append(
+            f"| {checkpoint} | {long.body_bytes[checkpoint] / 1024:.0f} KiB | {ms(glm.median)} ({ms(glm.min)}–{ms(glm.max)}) | "
+            f"{ms(bare.median)} ({ms(bare.min)}–{ms(bare.max)}) | {ratio(bare.median, glm.median)} | {ms(floor.median)} | "
+            f"{ms(glm.median - floor.median)} | {ms(bare.median - floor.median)} | {cpu('glmcode', checkpoint)} | {cpu('bare SDK loop', checkpoint)} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repeats (about 45 s instead of about 3 min)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write every sample to this JSON file")
+    parser.add_argument("--long-turns", type=int, default=500, metavar="N", help="turns of the long runs (default 500; 0 skips them)")
     args = parser.parse_args(argv)
 
     quick = args.quick
@@ -486,11 +596,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"runs: {run_repeats} repeats of 1 and {turns} turns, glmcode and bare SDK loop")
         with GLMServer() as server:
             glm, bare, spec = bench_runs(run_repeats, turns, scratch, server)
+            long = None
+            if args.long_turns and LONG_RUNS is not None:
+                long_checkpoints = sorted({c for c in (10, 100, 500) if c < args.long_turns} | {args.long_turns})
+                log(f"long runs: {args.long_turns + 1} turns, glmcode and bare SDK loop")
+                long = bench_long(long_checkpoints, server, LONG_RUNS[0], LONG_RUNS[1])
         log(f"growth: {growth_repeats} requests each at turns {', '.join(map(str, checkpoints))}")
         growth = bench_growth(checkpoints, growth_repeats, scratch, spec)
     elapsed = time.perf_counter() - began
     info += f", took {elapsed:.0f} s"
     text = report(startup, glm, bare, growth, turns, info, counted)
+    if long is not None:
+        text += "\n\n" + report_long(long)
     print(text, flush=True)
     if args.json:
         data = {
@@ -499,6 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "glmcode_run": glm.as_json(),
             "bare_sdk_loop": bare.as_json(),
             "growth": {str(c): {k: s.as_json() for k, s in stats.items()} for c, stats in growth.items()},
+            "long_runs": long.as_json() if long is not None else None,
             "table": text,
         }
         args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")

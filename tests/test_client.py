@@ -268,6 +268,22 @@ def test_complete_streams_deltas_and_returns_the_turn(tmp_path: Path) -> None:
     assert request.headers["authorization"] == "Bearer sk-test-123456"
 
 
+def test_a_request_body_goes_out_whole_with_its_length_and_again_on_a_retry(tmp_path: Path) -> None:
+    turn = ScriptedTurn(content="ok", faults=[Fault(kind="http_error", status=503)])
+    with GLMServer([turn]) as server:
+        config = server_config(tmp_path, server)
+        conversation = Conversation(request_head(config, TOOLS))
+        conversation.append({"role": "user", "content": "héllo " * 100_000})  # several chunks
+        body = conversation.request_body()
+        assert GLMClient(config).complete(body, lambda k, t: None).content == "ok"
+        requests = server.requests
+    assert [r.outcome for r in requests] == ["fault:http_error", "turn"]
+    for request in requests:
+        assert request.body == conversation.body()
+        assert request.headers["content-length"] == str(len(conversation.body()))
+        assert "transfer-encoding" not in request.headers
+
+
 def test_retry_after_is_honoured(tmp_path: Path) -> None:
     turn = ScriptedTurn(content="ok", faults=[Fault(kind="http_error", status=429, code="1302", retry_after=0.6)])
     retries: list[tuple[int, str, float]] = []

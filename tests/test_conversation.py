@@ -125,3 +125,23 @@ def test_the_token_estimate_starts_high_and_calibrates_from_the_providers_count(
     assert estimator.bytes_per_token == MIN_BYTES_PER_TOKEN
     estimator.calibrate(100_000, 1)
     assert estimator.bytes_per_token == MAX_BYTES_PER_TOKEN
+
+
+def test_request_body_is_the_same_bytes_in_chunks_without_a_whole_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from glmcode.model import conversation as module
+
+    monkeypatch.setattr(module, "CHUNK_BYTES", 16)
+    conversation = Conversation(HEAD)
+    for message in MESSAGES:
+        conversation.append(message)
+    body = conversation.request_body()
+    chunks = list(body)
+    assert b"".join(chunks) == bytes(body) == conversation.body()
+    assert len(body) == len(conversation.body())
+    assert max(len(c) for c in chunks[1:-1]) == 16 and len(chunks) > 5  # handed over piece by piece
+    assert list(body) == chunks  # re-iterable: a retry sends it again from the start
+    conversation.append({"role": "user", "content": "later"})
+    assert b"".join(body) == bytes(chunks[0]) + b"".join(chunks[1:])  # made before: the new message is not in it
+    assert json.loads(bytes(body))["messages"] == MESSAGES
+    conversation.restart([MESSAGES[0]])
+    assert json.loads(bytes(body))["messages"] == MESSAGES

@@ -228,6 +228,33 @@ def test_cached_tokens_grow_when_the_body_extends_the_previous_one(server: GLMSe
     assert first == 0 and second == expected and second > 200 and third < 30
 
 
+def test_prefix_cache_counts_the_longest_prefix_shared_with_any_earlier_request() -> None:
+    system = {"role": "system", "content": "You are glmcode. " * 100}
+    first = [system, {"role": "user", "content": "task " * 200}]
+    restarted = [system, {"role": "user", "content": "summary " * 50}]
+    back = [*first, {"role": "assistant", "content": "x"}]
+
+    def usages(prefix_cache: bool) -> tuple[list[tuple[int, int]], list[bytes]]:
+        with GLMServer([ScriptedTurn(content="a")] * 3, prefix_cache=prefix_cache) as server:
+            client = client_for(server)
+            seen = []
+            for messages in (first, restarted, back):
+                usage = list(client.chat.completions.create(model="glm-5.2", messages=messages, stream=True))[-1].usage
+                seen.append((usage.prompt_tokens, usage.prompt_tokens_details.cached_tokens))
+            bodies = [r.body for r in server.requests]
+        return seen, bodies
+
+    plain, bodies = usages(False)
+    cached, _ = usages(True)
+    shared = len(os.path.commonprefix([bodies[0], bodies[2]]))  # noqa: RUF071 -- a byte prefix is wanted, not a path
+    # without it: only the previous request counts, so going back to the first prefix misses
+    assert plain[2][1] == len(os.path.commonprefix([bodies[1], bodies[2]])) // 4  # noqa: RUF071
+    # with it: the third request finds the first one's prefix, to the last whole 64-byte block
+    assert cached[0][1] == 0
+    assert cached[2][1] == (shared // 64 * 64) // 4 > plain[2][1]
+    assert cached[1][1] == plain[1][1]  # a prefix the previous request holds is counted to the byte
+
+
 def test_keep_alive_connection_is_reused(server: GLMServer) -> None:
     server.script([ScriptedTurn(content="a"), ScriptedTurn(content="b")])
     parts = urlsplit(server.url)

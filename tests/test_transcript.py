@@ -187,3 +187,68 @@ def test_an_existing_gitignore_is_left_alone(tmp_path: Path) -> None:
     (tmp_path / ".glmcode" / ".gitignore").write_text("sessions/\n")
     glmcode_dir(tmp_path)
     assert (tmp_path / ".glmcode" / ".gitignore").read_text() == "sessions/\n"
+
+
+def test_a_tool_output_is_stored_once_and_read_back_exactly(tmp_path: Path) -> None:
+    sid = "20261122-013000-a1b2c3"
+    path = sessions_dir(tmp_path) / f"{sid}.jsonl"
+    big, failed = "x" * 5000 + "\n", "boom: no such file " * 300
+    transcript = Transcript(path)
+    transcript.message({"role": "assistant", "content": "", "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": "{}"}},
+        {"id": "c2", "type": "function", "function": {"name": "read_file", "arguments": "{}"}},
+        {"id": "c3", "type": "function", "function": {"name": "read_file", "arguments": "{}"}},
+    ]})
+    transcript.event(ToolResultEvent(session_id=sid, id="c1", name="read_file", ok=True, output=big))
+    transcript.message({"role": "tool", "tool_call_id": "c1", "content": big})
+    transcript.event(ToolResultEvent(session_id=sid, id="c2", name="read_file", ok=False, output=failed))
+    transcript.message({"role": "tool", "tool_call_id": "c2", "content": "Error: " + failed})
+    # content that differs from the event's output (cut for the model, say) is stored as it is
+    transcript.event(ToolResultEvent(session_id=sid, id="c3", name="read_file", ok=True, output=big))
+    transcript.message({"role": "tool", "tool_call_id": "c3", "content": big[:100]})
+    transcript.close()
+    text = path.read_text(encoding="utf-8")
+    assert text.count("x" * 5000) == 2 and text.count(failed) == 1  # c1 once, c3 event once; c2 once
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert lines[2] == {"kind": "message", "message": {"role": "tool", "tool_call_id": "c1"}, "content_from": "tool_result"}
+    assert lines[4]["prefix"] == "Error: "
+    messages = read_session(tmp_path, sid).messages
+    assert messages[1:] == [
+        {"role": "tool", "tool_call_id": "c1", "content": big},
+        {"role": "tool", "tool_call_id": "c2", "content": "Error: " + failed},
+        {"role": "tool", "tool_call_id": "c3", "content": big[:100]},
+    ]
+    assert list(messages[1]) == ["role", "tool_call_id", "content"]  # key order kept: the resumed body is byte-identical
+    assert read_session(tmp_path, sid).events[0]["output"] == big
+
+
+def test_a_reused_call_id_reads_back_its_own_output(tmp_path: Path) -> None:
+    sid = "20261122-013000-a1b2c3"
+    path = sessions_dir(tmp_path) / f"{sid}.jsonl"
+    transcript = Transcript(path)
+    for output in ("first", "second"):
+        transcript.event(ToolResultEvent(session_id=sid, id="c1", name="read_file", ok=True, output=output))
+        transcript.message({"role": "tool", "tool_call_id": "c1", "content": output})
+    transcript.close()
+    assert [m["content"] for m in read_session(tmp_path, sid).messages] == ["first", "second"]
+
+
+def test_old_transcripts_with_the_output_twice_still_read(tmp_path: Path) -> None:
+    sid = "20261122-013000-a1b2c3"
+    path = sessions_dir(tmp_path) / f"{sid}.jsonl"
+    event = {"type": "tool_result", "session_id": sid, "id": "c1", "name": "read_file", "ok": True, "output": "1\tx"}
+    path.write_text(
+        json.dumps({"kind": "event", "event": event}) + "\n"
+        + json.dumps({"kind": "message", "message": {"role": "tool", "tool_call_id": "c1", "content": "1\tx"}}) + "\n",
+        encoding="utf-8",
+    )
+    assert read_session(tmp_path, sid).messages == [{"role": "tool", "tool_call_id": "c1", "content": "1\tx"}]
+
+
+def test_a_reference_to_a_missing_tool_result_is_refused(tmp_path: Path) -> None:
+    sid = "20261122-013000-a1b2c3"
+    path = sessions_dir(tmp_path) / f"{sid}.jsonl"
+    record = {"kind": "message", "message": {"role": "tool", "tool_call_id": "c9"}, "content_from": "tool_result"}
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    with pytest.raises(TranscriptError, match="refers to a tool_result event"):
+        read_session(tmp_path, sid)

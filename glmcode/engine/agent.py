@@ -289,7 +289,7 @@ class Agent:
         def on_delta(kind: str, text: str) -> None:
             self.emit(ReasoningDelta(text=text) if kind == "reasoning" else TextDelta(text=text))
 
-        body = self.conversation.body() if side is None else side
+        body = self.conversation.request_body() if side is None else side
         try:
             turn = self.client.complete(body, on_delta, turn_number=self.turns, param_types=self._param_types())
         except RequestCancelled as cancelled:

@@ -8,6 +8,12 @@ was compacted: the record holds the whole new history and the task, so the switc
 a kill before it or a torn line leaves the old history; `reset`, from older versions, restarted
 from the messages that follow). Resume reads the messages back.
 
+A tool's output is stored once: the `tool_result` event holds it, and the `tool` message that
+follows (same `tool_call_id`, content equal to the output or to `Error: ` and the output) is
+written without `content` (its last key), with `"content_from": "tool_result"` and the `prefix` to put before
+the event's output. Reading back restores the exact content from the latest `tool_result` event of
+that id before the message. Transcripts written before this (content in both) read as ever.
+
 No secret reaches the file: records pass the session's `Redactor`; events arrive already
 redacted (`Session.emit` is the one step every event passes).
 """
@@ -24,13 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from glmcode.engine.events import Event, ReasoningDelta, TextDelta
+from glmcode.engine.events import Event, ReasoningDelta, TextDelta, ToolResultEvent
 from glmcode.errors import ConfigError
 from glmcode.redaction import Redactor
 
 GLMCODE_DIR = ".glmcode"
 _GITIGNORE = "# written by glmcode: its sessions and runs stay out of git\n*\n!config.toml\n"
 _ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
+_PREFIXES = ("", "Error: ")
+"""What may stand before a tool's output in its `tool` message (the agent's `_for_model`)."""
 
 
 class TranscriptError(ConfigError):
@@ -70,14 +78,28 @@ class Transcript:
             self._file.write("\n")
             self._file.flush()
         self._redactor = redactor or Redactor({})
+        self._outputs: dict[str, str] = {}
+        """Output of each `tool_result` event written whose `tool` message has not come yet, by call id."""
 
     def write(self, record: dict[str, Any]) -> None:
         """Append one record (a JSON object), its secrets redacted, and flush it."""
         self._append(self._redactor.value(record))
 
     def message(self, message: dict[str, Any]) -> None:
-        """Record a message as sent to the model (secrets redacted)."""
-        self.write({"kind": "message", "message": message})
+        """Record a message as sent to the model (secrets redacted); a tool result whose content the
+        `tool_result` event just written already holds refers to it instead of repeating it."""
+        record: dict[str, Any] = self._redactor.value({"kind": "message", "message": message})
+        saved: dict[str, Any] = record["message"]
+        output = self._outputs.pop(str(saved.get("tool_call_id")), None) if saved.get("role") == "tool" else None
+        content = saved.get("content")
+        if output is not None and isinstance(content, str) and list(saved)[-1] == "content":
+            prefix = content[: len(content) - len(output)] if content.endswith(output) else None
+            if prefix in _PREFIXES:
+                record["message"] = {k: v for k, v in saved.items() if k != "content"}
+                record["content_from"] = "tool_result"
+                if prefix:
+                    record["prefix"] = prefix
+        self._append(record)
 
     def compaction(self, messages: list[dict[str, Any]], task: str | None, instruction: str | None = None) -> None:
         """Record a compacted history as one line: resume replays `messages`, then what follows.
@@ -89,7 +111,10 @@ class Transcript:
         """Record an event, deltas excepted. The event must be redacted already (`Session.emit`
         does it, once for stdout, the TUI and this file alike)."""
         if not isinstance(event, (ReasoningDelta, TextDelta)):
-            self._append({"kind": "event", "event": event.model_dump(mode="json")})
+            data = event.model_dump(mode="json")
+            if isinstance(event, ToolResultEvent):
+                self._outputs[event.id] = event.output
+            self._append({"kind": "event", "event": data})
 
     def _append(self, record: dict[str, Any]) -> None:
         self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -163,12 +188,16 @@ def read_session(root: Path, session_id: str) -> SavedSession:
     events: list[dict[str, Any]] = []
     task: str | None = None
     instruction: str | None = None
+    outputs: dict[str, str] = {}
     for number, record in _records(path):
         kind = record.get("kind")
         if kind == "session":
             meta = record
         elif kind == "message":
-            messages.append(_checked_message(record.get("message"), path, number))
+            message = record.get("message")
+            if record.get("content_from") == "tool_result":
+                message = _with_output(record, outputs, path, number)
+            messages.append(_checked_message(message, path, number))
         elif kind == "reset":
             messages.clear()
         elif kind == "compaction":
@@ -182,6 +211,8 @@ def read_session(root: Path, session_id: str) -> SavedSession:
             event = record.get("event")
             if not isinstance(event, dict):
                 raise TranscriptError(f"{path}:{number}: an event record without an event object")
+            if event.get("type") == "tool_result" and isinstance(event.get("id"), str) and isinstance(event.get("output"), str):
+                outputs[event["id"]] = event["output"]
             events.append(event)
     return SavedSession(session_id, path, meta, messages, events, task, instruction)
 
@@ -219,6 +250,16 @@ def _ends_cleanly(path: Path) -> bool:
             return handle.read(1) == b"\n"
     except FileNotFoundError:
         return True
+
+
+def _with_output(record: dict[str, Any], outputs: dict[str, str], path: Path, number: int) -> dict[str, Any]:
+    """A `tool` message stored without its content, its content put back from the `tool_result`
+    event it refers to; `TranscriptError` when there is no such event before it."""
+    message, prefix = record.get("message"), record.get("prefix", "")
+    call_id = message.get("tool_call_id") if isinstance(message, dict) else None
+    if not isinstance(message, dict) or not isinstance(call_id, str) or call_id not in outputs or prefix not in _PREFIXES:
+        raise TranscriptError(f"{path}:{number}: a tool result that refers to a tool_result event the transcript does not hold")
+    return {**message, "content": prefix + outputs[call_id]}
 
 
 _ROLES = frozenset({"system", "user", "assistant", "tool"})

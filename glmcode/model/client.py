@@ -31,12 +31,13 @@ import json
 import re
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from glmcode.model.conversation import RequestBody
 from glmcode.model.sse import StreamBroken, iter_data
 from glmcode.model.turn import AssistantTurn, ParamTypes, TurnAccumulator
 
@@ -185,9 +186,12 @@ class GLMClient:
         )
 
     def complete(
-        self, body: bytes, on_delta: OnDelta, *, turn_number: int = 0, param_types: ParamTypes | None = None
+        self, body: bytes | RequestBody, on_delta: OnDelta, *, turn_number: int = 0, param_types: ParamTypes | None = None
     ) -> AssistantTurn:
-        """Stream one response for `body`, calling `on_delta(kind, text)` as text arrives."""
+        """Stream one response for `body`, calling `on_delta(kind, text)` as text arrives.
+
+        A `RequestBody` is sent chunk by chunk with its `Content-Length` (no copy of the whole
+        history), and from its start again on a retry."""
         self._cancelled.clear()
         retrying = Retrying(
             stop=stop_after_attempt(self.config.settings.retry_attempts),
@@ -216,7 +220,7 @@ class GLMClient:
             active.close()
 
     def _stream_once(
-        self, body: bytes, on_delta: OnDelta, turn_number: int, param_types: ParamTypes
+        self, body: bytes | RequestBody, on_delta: OnDelta, turn_number: int, param_types: ParamTypes
     ) -> AssistantTurn:
         if self._cancelled.is_set():
             raise RequestCancelled()
@@ -276,7 +280,7 @@ class GLMClient:
             kind="connection",
         )
 
-    def _open_stream(self, openai: Any, body: bytes) -> Any:
+    def _open_stream(self, openai: Any, body: bytes | RequestBody) -> Any:
         """Send the request and wait for the response headers, in a way `cancel()` can cut short.
 
         The SDK blocks until the headers arrive (a slow first byte can take long), with nothing a
@@ -284,12 +288,16 @@ class GLMClient:
         the process's exit), and a cancelled request's stream is closed whenever it turns up.
         """
         future: Future = Future()
+        content: bytes | Iterator[bytes] = body if isinstance(body, bytes) else iter(body)
+        headers = self._headers
+        if isinstance(body, RequestBody):  # a length, so httpx sends it as it is rather than chunked
+            headers = {**headers, "Content-Length": str(len(body))}
 
         def send() -> None:
             try:
                 future.set_result(self._sdk.post(
-                    "/chat/completions", cast_to=object, content=body,
-                    options={"headers": self._headers}, stream=True, stream_cls=openai.Stream[object],
+                    "/chat/completions", cast_to=object, content=content,
+                    options={"headers": headers}, stream=True, stream_cls=openai.Stream[object],
                 ))
             except BaseException as exc:  # handed to the waiting thread, which classifies it
                 future.set_exception(exc)

@@ -5,12 +5,20 @@ GLM's context cache hits only on a byte-identical prefix (DESIGN.md §2, rule 8)
 each message is serialised once, when it is appended, and every request body is the fixed head
 (model, parameters, tools) plus the already-encoded messages: request n+1's body, without its
 closing `]}`, starts with request n's body without it. Nothing earlier is ever rewritten.
+
+A request is sent from `request_body()`: the encoded history handed over in chunks, never joined
+into one more copy of the whole body (at 1M tokens that copy is 4 MB a turn, and peak memory).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
+
+CHUNK_BYTES = 1 << 18
+"""The largest piece a `RequestBody` hands over at a time (the only copies made while sending are
+of one piece: the slice and its bytes)."""
 
 
 def encode(value: Any) -> bytes:
@@ -53,8 +61,13 @@ class Conversation:
         self.messages.append(message)
 
     def body(self) -> bytes:
-        """The request body for the conversation so far."""
+        """The request body for the conversation so far, as one bytes object (a copy of the history)."""
         return b"".join((self._head, self._encoded, b"]}"))
+
+    def request_body(self) -> RequestBody:
+        """The request body for the conversation so far, without copying the history: the same
+        bytes as `body()`, handed over in chunks. Messages appended later are not part of it."""
+        return RequestBody(self._head, self._encoded, b"]}")
 
     @property
     def last_role(self) -> str | None:
@@ -87,3 +100,30 @@ class Conversation:
         separator = b"," if keep and messages else b""
         with memoryview(self._encoded) as view:
             return b"".join((self._head, view[:kept], separator, added, b"]}"))
+
+
+class RequestBody:
+    """The bytes of one request as a re-iterable sequence of chunks (retries send it again).
+
+    `len()` is its size in bytes; iterating yields the head, the encoded messages in pieces of at
+    most `CHUNK_BYTES` (each a short-lived copy) and the tail. It holds the conversation's buffer
+    as it was when made: the buffer only ever grows (a restart gives the conversation a new one),
+    so later appends do not change what it yields.
+    """
+
+    def __init__(self, head: bytes, encoded: bytearray, tail: bytes) -> None:
+        self._head, self._encoded, self._end, self._tail = head, encoded, len(encoded), tail
+
+    def __len__(self) -> int:
+        return len(self._head) + self._end + len(self._tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._head
+        for start in range(0, self._end, CHUNK_BYTES):
+            # a slice, never a memoryview: a request cancelled mid-send may still be read from its
+            # thread while the agent appends, and a live export would make that append fail
+            yield bytes(self._encoded[start : min(start + CHUNK_BYTES, self._end)])
+        yield self._tail
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self)

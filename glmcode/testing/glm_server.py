@@ -95,7 +95,15 @@ class GLMServer:
         port: int = 0,
         *,
         log_path: str | Path | None = None,
+        prefix_cache: bool = False,
     ) -> None:
+        """Serve `scenario` (a `Scenario`, or a list of turns) on `host:port` (0: any free port).
+
+        `log_path` appends each request as a JSON line. `cached_tokens` in usage is the common
+        prefix with the previous request (4 bytes a token); with `prefix_cache` it is the longest
+        prefix shared with any earlier request, in 16-token blocks (`glm_wire.PrefixCache`), as a
+        provider's prefix cache would report it — the larger of the two.
+        """
         settings = scenario if isinstance(scenario, Scenario) else Scenario()
         self.model = settings.model
         self.chunk_delay_s = settings.chunk_delay_s
@@ -105,6 +113,7 @@ class GLMServer:
         self._lock = threading.RLock()
         self._queue: deque[_Entry] = deque()
         self._previous_body = b""
+        self._prefix_cache = wire.PrefixCache() if prefix_cache else None
         self._turns_started = 0
         self._chat_requests = 0
         self._httpd: ScriptedHTTPServer | None = None
@@ -189,6 +198,8 @@ class GLMServer:
         with self._lock:
             self._chat_requests += 1
             cached = wire.common_prefix_len(request.body, self._previous_body)
+            if self._prefix_cache is not None:
+                cached = max(cached, self._prefix_cache.lookup_and_add(request.body))
             self._previous_body = request.body
             action = Action(None, None, None)
             tokens = len(request.body) // 4
@@ -260,12 +271,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("scenario", type=Path, help="scenario JSON: a Scenario object or a list of turns")
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: any free port)")
     parser.add_argument("--log", type=Path, help="append each request as a JSON line to this file")
+    parser.add_argument("--prefix-cache", action="store_true", help="cached_tokens: the longest prefix shared with any earlier request")
     args = parser.parse_args(argv)
     scenario = load_scenario(args.scenario)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    with GLMServer(scenario, port=args.port, log_path=args.log) as server:
+    with GLMServer(scenario, port=args.port, log_path=args.log, prefix_cache=args.prefix_cache) as server:
         print(f"listening on {server.url}", flush=True)
         while not stopping.wait(0.1):
             pass

@@ -232,3 +232,33 @@ def common_prefix_len(first: bytes, second: bytes) -> int:
         else:
             high = middle - 1
     return low
+
+
+PREFIX_BLOCK_BYTES = 64
+"""Granularity of `PrefixCache`: 64 bytes, about 16 tokens at 4 bytes a token (a paged KV cache's
+usual block of 16 tokens)."""
+
+
+class PrefixCache:
+    """A provider's prefix cache as the scripted server imitates it: a request's cached part is the
+    longest prefix it shares with any earlier request, counted in whole blocks of
+    `PREFIX_BLOCK_BYTES` bytes (a block is cached when it and everything before it were sent
+    before). Nothing is ever evicted. Bytes, not tokens: the caller divides by 4.
+    """
+
+    def __init__(self, block_bytes: int = PREFIX_BLOCK_BYTES) -> None:
+        self.block_bytes = block_bytes
+        self._known: set[bytes] = set()
+
+    def lookup_and_add(self, body: bytes) -> int:
+        """How many leading bytes of `body` were cached; its blocks are then cached too."""
+        digest, cached, hit = b"", 0, True
+        size = self.block_bytes
+        for start in range(0, len(body) - size + 1, size):
+            digest = hashlib.blake2b(digest + body[start : start + size], digest_size=16).digest()
+            if hit and digest in self._known:
+                cached = start + size
+            else:
+                hit = False
+                self._known.add(digest)
+        return cached

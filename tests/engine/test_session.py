@@ -113,3 +113,27 @@ def test_list_paths_sees_the_workspace_as_git_does(engine: Engine, repo: Path):
     assert not [p for p, _ in paths if p.startswith(("build", ".glmcode", ".git/"))]
     assert len(session.list_paths(limit=2)) == 2
     session.close()
+
+
+def test_tool_outputs_are_stored_once_and_a_resumed_request_is_byte_identical(glm_server, engine: Engine, repo: Path):
+    (repo / "big.txt").write_text("".join(f"line {i} of a file the model reads\n" for i in range(400)))
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("read_file", path="big.txt")]),
+        ScriptedTurn(tool_calls=[call("read_file", path="missing.txt")]),
+        ScriptedTurn(content="read both"),
+        ScriptedTurn(content="again"),
+    ])
+    first = engine.run("read big.txt")
+    assert first.returncode == 0
+    path = repo / ".glmcode" / "sessions" / f"{first.session.id}.jsonl"
+    text = path.read_text(encoding="utf-8")
+    assert text.count("line 399 of a file the model reads") == 1  # in the tool_result event only
+    records = [json.loads(line) for line in text.splitlines()]
+    refs = [r for r in records if r.get("content_from") == "tool_result"]
+    assert len(refs) == 2 and refs[1]["prefix"] == "Error: "  # the failed read too
+    sent = messages_of(glm_server.requests[2])
+    resumed = engine.resume(first.session.id, "once more")
+    assert resumed.returncode == 0
+    again = messages_of(glm_server.requests[3])
+    assert again[: len(sent)] == sent  # the history comes back exactly as it was sent
+    assert glm_server.requests[3].body.startswith(glm_server.requests[2].body[:-2])  # byte for byte: the cache still hits
