@@ -143,6 +143,21 @@ def test_path_index_honours_gitignore_and_ranks_prefix_matches_first(tmp_path: P
     assert folder.insert == "@src/util/" and folder.keep_open
 
 
+def test_path_completion_quotes_what_a_bare_mention_would_cut(tmp_path: Path):
+    from glmcode.engine.mentions import find
+
+    (tmp_path / "my notes").mkdir()
+    (tmp_path / "my notes" / "todo list.md").write_text("x\n")
+    (tmp_path / "plain.md").write_text("x\n")
+    index = PathIndex(tmp_path)
+    index.refresh(wait=True)
+    spaced = index.match("todo")[0]
+    assert spaced.insert == '@"my notes/todo list.md" '
+    assert find(f"read {spaced.insert}now") == ["my notes/todo list.md"], "the engine reads back what was inserted"
+    assert index.match("my")[0].insert == '@"my notes/" '
+    assert index.match("plain")[0].insert == "@plain.md "
+
+
 def test_history_browses_back_and_forth_and_keeps_the_draft(tmp_path: Path):
     path = tmp_path / "history.jsonl"
     history = PromptHistory(path)

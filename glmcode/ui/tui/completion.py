@@ -6,6 +6,7 @@ git sees them (`.gitignore` honoured: the engine's `list_paths`) and ranks match
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -110,7 +111,18 @@ class PathIndex:
                 rank = 2
             ranked.append((rank, rel.count("/"), rel, is_dir))
         ranked.sort()
-        return [
-            Candidate(label=rel + ("/" if is_dir else ""), insert="@" + rel + ("/" if is_dir else " "), keep_open=is_dir)
-            for _, _, rel, is_dir in ranked[:limit]
-        ]
+        return [_path_candidate(rel, is_dir) for _, _, rel, is_dir in ranked[:limit]]
+
+
+_UNQUOTED = re.compile(r"[^\s\"'`<>()\[\]{},;]+")
+"""What an `@path` mention may hold without quotes (the engine's mention syntax, `engine/mentions.py`)."""
+
+
+def _path_candidate(rel: str, is_dir: bool) -> Candidate:
+    """The completion for one workspace path: `@path ` (a folder: `@path/`, kept open to go
+    deeper), or `@"path" ` when the path holds a space or another character a bare mention ends at
+    (such a folder is inserted whole: completion stops at the space)."""
+    label = rel + ("/" if is_dir else "")
+    if _UNQUOTED.fullmatch(label) and not label.endswith(tuple(".,:;!?")):
+        return Candidate(label=label, insert="@" + label + ("" if is_dir else " "), keep_open=is_dir)
+    return Candidate(label=label, insert=f'@"{label}" ', keep_open=False)
