@@ -180,6 +180,8 @@ class Agent:
             self._raise_if_stopped()
             self.budget.check(self.run_turns, self.run_usage.cost_usd)
             turn = self._fitting_request()
+            if turn.tool_calls and not self.client.config.provider.function_calling:
+                self._drop_unoffered_calls(turn)
             self.append(turn.to_message())
             if turn.tool_calls:
                 for index, call in enumerate(turn.tool_calls, 1):
@@ -338,6 +340,17 @@ class Agent:
             self._param_types_cache = param_types_of(schemas)
             self._schemas_seen = schemas
         return self._param_types_cache
+
+    def _drop_unoffered_calls(self, turn: AssistantTurn) -> None:
+        """A host without function calling was offered no tools: calls in its reply (raw
+        `<tool_call>` text a self-hosted server left in the answer) are never run, and the user is
+        told (an `error` event, kind `tools_unavailable`)."""
+        names = ", ".join(sorted({call.name for call in turn.tool_calls}))
+        turn.tool_calls = []
+        self.emit(Error(kind="tools_unavailable", message=(
+            f"the model called {names}, but {self.client.config.provider.name} was offered no tools "
+            "(no function calling there): nothing was run"
+        )))
 
     def _run_tool(self, call: RawToolCall, *, cut_off: bool, last_in_turn: bool = True) -> ToolResult:
         bound: BoundCall | None = None
