@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -214,6 +215,22 @@ def load_settings(cwd: Path, flags: dict[str, Any]) -> Settings:
         raise ConfigError(_describe(exc)) from None
 
 
+def check_base_url(url: str) -> None:
+    """Raise `ConfigError` unless `url` is an absolute `http://` or `https://` URL with a host
+    (e.g. `https://api.z.ai/api/paas/v4`): a malformed one is a configuration error (exit 2), found
+    before any request rather than after the retries of an API error."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"the base URL {url!r} is not an http:// or https:// URL with a host "
+            "(e.g. https://api.z.ai/api/paas/v4); check --base-url, GLMCODE_BASE_URL or config base_url"
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as e:
+        raise ConfigError(f"the base URL {url!r} has a bad port: {e}") from None
+
+
 def resolve(settings: Settings, *, require_key: bool = True) -> Config:
     """Apply the provider preset; raise `ConfigError` for an unknown provider or a missing key."""
     provider = PRESETS.get(settings.provider)
@@ -224,6 +241,7 @@ def resolve(settings: Settings, *, require_key: bool = True) -> Config:
         raise ConfigError(f"provider {provider.name!r} needs --base-url (or GLMCODE_BASE_URL)")
     if "{" in base_url:
         raise ConfigError(f"the base URL {base_url!r} has a placeholder to fill in; pass --base-url")
+    check_base_url(base_url)
     api_key = settings.api_key.get_secret_value() if settings.api_key else ""
     if require_key and not api_key:
         raise ConfigError("no API key: set GLMCODE_API_KEY (or ZAI_API_KEY), pass --api-key, or add api_key to config.toml")

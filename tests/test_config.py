@@ -203,6 +203,17 @@ def test_openai_compatible_needs_a_base_url(repo: Path) -> None:
     assert str(caught.value) == "provider 'openai-compatible' needs --base-url (or GLMCODE_BASE_URL)"
 
 
+@pytest.mark.parametrize("url", ["not-a-url", "localhost:8000/v1", "ftp://host/v1", "http:///v1", "https://host:99999/v1", "http://host:port/v1"])
+def test_a_malformed_base_url_is_a_configuration_error(repo: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match="base URL"):
+        load_config(repo, {"api_key": "k", "base_url": url})
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/v1", "https://api.z.ai/api/paas/v4", "http://[::1]:9/v1"])
+def test_well_formed_base_urls_pass(repo: Path, url: str) -> None:
+    assert load_config(repo, {"api_key": "k", "base_url": url}).base_url == url
+
+
 def test_prices_from_config_override_the_preset_one_by_one(repo: Path) -> None:
     write_repo(repo, 'provider = "cloudflare"\nbase_url = "https://cf.example/v1"\nprice_input = 2.0\n')
     assert load_config(repo, {"api_key": "k"}).prices == (2.0, 4.40, 0.26)
