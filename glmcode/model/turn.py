@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from glmcode.model.code_spans import CodeTracker
+
 DeltaKind = str
 """`"reasoning"` or `"text"`."""
 
@@ -298,6 +300,11 @@ class _MarkupFilter:
     fragment decides it; everything else goes out at once. `<tool_call>` begins a call only when
     a tool name follows (else it is text, as in an answer that talks about the format); inside a
     call nothing is shown. Other family tags anywhere are dropped (stray markup).
+
+    In the answer, tags inside Markdown code (a fenced block or an inline code span, followed by
+    `CodeTracker`) are text, shown as written: an answer that shows the raw format runs nothing.
+    A first `</think>` with no `<think>` before it is the exception: what came before it was
+    reasoning, not the answer's Markdown.
     """
 
     def __init__(self) -> None:
@@ -309,6 +316,7 @@ class _MarkupFilter:
         self._calls: list[str] = []
         self._saw_think = False
         self._lone_think_end: int | None = None
+        self._code = CodeTracker()
 
     def feed(self, fragment: str) -> list[tuple[DeltaKind, str]]:
         """The deltas to show for one content fragment (one per kind in a row, merged)."""
@@ -341,6 +349,11 @@ class _MarkupFilter:
                 break
             self._emit(out, buf[i:match.start()])
             tag = match.group()
+            if self._state == "text" and not self._first_lone_think_end(tag) and self._code.in_code():
+                self._emit(out, tag)  # markup shown in code is text, as written
+                self._saw_think |= tag == "<think>"  # so a `</think>` after it is no end of reasoning
+                i = match.end()
+                continue
             if tag == "<tool_call>" and self._state == "text":
                 after = buf[match.end():]
                 if not final and _CALL_OPENING.fullmatch(after):
@@ -355,6 +368,10 @@ class _MarkupFilter:
         self._pending = buf[i:]
         return out
 
+    def _first_lone_think_end(self, tag: str) -> bool:
+        """`tag` is a `</think>` ending reasoning a server streamed as content (no `<think>` yet)."""
+        return tag == "</think>" and not self._saw_think and self._lone_think_end is None
+
     def _emit(self, out: list[tuple[DeltaKind, str]], text: str) -> None:
         if not text:
             return
@@ -365,6 +382,7 @@ class _MarkupFilter:
             out.append(("reasoning", text))
         else:
             self._text.append(text)
+            self._code.feed(text)
             out.append(("text", text))
 
     def _on_tag(self, tag: str) -> None:
@@ -384,6 +402,7 @@ class _MarkupFilter:
         elif tag == "</think>":
             if self._state == "text" and not self._saw_think and self._lone_think_end is None:
                 self._lone_think_end = sum(len(part) for part in self._text)
+                self._code = CodeTracker()  # the answer begins here: the reasoning's Markdown is behind
             self._state = "text"
         # any other family tag is stray markup: dropped
 

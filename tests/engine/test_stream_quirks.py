@@ -131,3 +131,17 @@ def test_a_character_python_breaks_lines_at_streams_through_untouched(glm_server
     text = "".join(e["text"] for e in run.of_type("text"))
     assert f"Editing{char}now." in text and f"line one{char}line two" in text
     assert f"think{char}more" in "".join(e["text"] for e in run.of_type("reasoning"))
+
+
+FENCED_CALL = ("GLM's raw format looks like this:\n\n```\n<tool_call>write_file<arg_key>path</arg_key><arg_value>fenced.txt"
+               "</arg_value><arg_key>content</arg_key><arg_value>x</arg_value></tool_call>\n```\n\nThat's all.")
+
+
+def test_a_raw_call_in_a_code_block_of_an_answer_is_shown_not_run(glm_server, engine: Engine, repo: Path):
+    glm_server.script([ScriptedTurn(content=FENCED_CALL, chunk_chars=5), ScriptedTurn(content="second")])
+    run = engine.run("explain the raw format", permission_mode="full-auto")
+    assert run.returncode == 0, run.events
+    assert not (repo / "fenced.txt").exists() and run.of_type("tool_call") == []
+    assert "".join(e["text"] for e in run.of_type("text")) == FENCED_CALL
+    assert run.result["summary"] == FENCED_CALL
+    assert len(glm_server.requests) == 1
