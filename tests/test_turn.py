@@ -561,3 +561,18 @@ def test_reasoning_streamed_as_content_may_leave_a_fence_open() -> None:
     _, turn = _stream("I'll write ```python then</think>\n\nThe answer.\n" + RAW_CALL, 4, param_types=PARAM_TYPES)
     assert (turn.reasoning, turn.content) == ("I'll write ```python then", "The answer.")
     assert [c.name for c in turn.tool_calls] == ["write_file"]
+
+
+def test_a_tool_call_opened_inside_another_breaks_it_and_nothing_of_it_runs() -> None:
+    nested = ("<tool_call>write_file<arg_key>path</arg_key><arg_value>n1.txt</arg_value><arg_key>content</arg_key><arg_value>a"
+              "<tool_call>write_file<arg_key>path</arg_key><arg_value>n2.txt</arg_value></tool_call>b</arg_value></tool_call>")
+    for size in (1, 5, len(nested)):
+        deltas, turn = _stream("Writing.\n" + nested + "\nDone.", size, param_types=PARAM_TYPES)
+        assert "".join(t for _, t in deltas) == "Writing.\n"
+        assert turn.tool_calls == [] and turn.content == "Writing."
+        assert turn.nested_tool_call and turn.unclosed_tool_call == nested + "\nDone."
+    _, turn = _stream("<tool_call>git_status</tool_call>" + nested, 4, param_types=PARAM_TYPES)
+    assert [c.name for c in turn.tool_calls] == ["git_status"], "a whole call before the broken one still runs"
+    assert turn.nested_tool_call and turn.unclosed_tool_call == nested
+    _, turn = _stream("<tool_call>read_fi", 4, param_types=PARAM_TYPES)
+    assert turn.unclosed_tool_call == "<tool_call>read_fi" and not turn.nested_tool_call

@@ -62,7 +62,11 @@ class AssistantTurn:
     """The provider's usage object; None when the host sent none (then the caller estimates)."""
     unclosed_tool_call: str | None = None
     """Raw `<tool_call>` text still open when the reply ended (a self-hosted server's unparsed,
-    cut-off call): never run; the agent nudges the model once, then fails with this as cause."""
+    cut-off call), or a call another `<tool_call>` opened inside (then `nested_tool_call`): never
+    run; the agent nudges the model once, then fails with this as cause."""
+    nested_tool_call: bool = False
+    """`unclosed_tool_call` is broken because a `<tool_call>` opened inside it (which `</tool_call>`
+    closes which call cannot be told): it and everything after it were left unread."""
 
     @property
     def usage_reported(self) -> bool:
@@ -249,6 +253,7 @@ class TurnAccumulator:
             _, turn.tool_calls = parse_raw_tool_calls("".join(markup.calls), self._param_types, turn_number)
             turn.content = turn.content.rstrip()
             turn.unclosed_tool_call = markup.open_call
+            turn.nested_tool_call = markup.nested
         return turn
 
 
@@ -285,6 +290,8 @@ class _Markup:
     lone_think_end: int | None
     """Where in `text` a `</think>` with no `<think>` before it came: a server whose prompt
     ended in `<think>` streams the reasoning as content up to there."""
+    nested: bool = False
+    """`open_call` is broken by a `<tool_call>` that opened inside it (not merely left open)."""
 
 
 _CALL_OPENING = re.compile(r"\s*[A-Za-z0-9_.\-]{0,64}\s*")
@@ -304,7 +311,9 @@ class _MarkupFilter:
     In the answer, tags inside Markdown code (a fenced block or an inline code span, followed by
     `CodeTracker`) are text, shown as written: an answer that shows the raw format runs nothing.
     A first `</think>` with no `<think>` before it is the exception: what came before it was
-    reasoning, not the answer's Markdown.
+    reasoning, not the answer's Markdown. A `<tool_call>` inside an open call breaks that call:
+    which `</tool_call>` closes which cannot be told, so it and the rest of the reply are kept as
+    the broken call (never run, never shown).
     """
 
     def __init__(self) -> None:
@@ -334,8 +343,11 @@ class _MarkupFilter:
 
     def snapshot(self) -> _Markup:
         """The split so far, held-back text left out."""
-        open_call = "<tool_call>" + "".join(self._call) if self._state == "call" else None
-        return _Markup("".join(self._text), "".join(self._think), list(self._calls), open_call, self._lone_think_end)
+        open_call = "<tool_call>" + "".join(self._call) if self._state in ("call", "nested") else None
+        return _Markup(
+            "".join(self._text), "".join(self._think), list(self._calls), open_call, self._lone_think_end,
+            nested=self._state == "nested",
+        )
 
     def _drain(self, final: bool) -> list[tuple[DeltaKind, str]]:
         out: list[tuple[DeltaKind, str]] = []
@@ -375,7 +387,7 @@ class _MarkupFilter:
     def _emit(self, out: list[tuple[DeltaKind, str]], text: str) -> None:
         if not text:
             return
-        if self._state == "call":
+        if self._state in ("call", "nested"):
             self._call.append(text)
         elif self._state == "think":
             self._think.append(text)
@@ -386,8 +398,13 @@ class _MarkupFilter:
             out.append(("text", text))
 
     def _on_tag(self, tag: str) -> None:
-        if self._state == "call":
-            if tag == "</tool_call>":
+        if self._state == "nested":
+            self._call.append(tag)
+        elif self._state == "call":
+            if tag == "<tool_call>":
+                self._state = "nested"
+                self._call.append(tag)
+            elif tag == "</tool_call>":
                 self._calls.append("<tool_call>" + "".join(self._call) + tag)
                 self._state = "text"
                 self._call = []

@@ -145,3 +145,16 @@ def test_a_raw_call_in_a_code_block_of_an_answer_is_shown_not_run(glm_server, en
     assert "".join(e["text"] for e in run.of_type("text")) == FENCED_CALL
     assert run.result["summary"] == FENCED_CALL
     assert len(glm_server.requests) == 1
+
+
+def test_a_tool_call_opened_inside_another_is_broken_never_a_write_of_markup(glm_server, engine: Engine, repo: Path):
+    nested = ("<tool_call>write_file<arg_key>path</arg_key><arg_value>n1.txt</arg_value><arg_key>content</arg_key><arg_value>a"
+              "<tool_call>write_file<arg_key>path</arg_key><arg_value>n2.txt</arg_value></tool_call>b</arg_value></tool_call>")
+    glm_server.script([ScriptedTurn(content=nested), ScriptedTurn(content=nested)])
+    run = engine.run("go", permission_mode="full-auto")
+    assert run.returncode == 1 and run.result["status"] == "failed", run.events
+    assert "raw <tool_call> opened inside another" in run.result["summary"]
+    assert not (repo / "n1.txt").exists() and not (repo / "n2.txt").exists()
+    assert run.of_type("tool_call") == []
+    nudge = messages_of(glm_server.requests[1])[-1]
+    assert nudge["role"] == "user" and "another <tool_call> began inside it" in nudge["content"]
