@@ -118,8 +118,9 @@ class HeadTail:
 
     def full_pieces(self) -> Iterator[str]:
         """The whole text added, in pieces of at most about 1 MB, each ending at a line break when
-        it can (a secret never split by the piece boundary); with `keep_full` only (else what is
-        held). A text past `SAVED_MAX_CHARS` ends with a note of how much was not kept."""
+        it can (a longer line is cut anywhere: whoever redacts the pieces must carry a possible
+        secret's start into the next, as `saved_outputs.OutputStore` does); with `keep_full` only
+        (else what is held). A text past `SAVED_MAX_CHARS` ends with a note of how much was not kept."""
         if self._spool is None:
             yield "".join(self._head) + "".join(self._tail)
             return

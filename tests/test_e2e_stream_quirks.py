@@ -43,3 +43,12 @@ def test_content_filter_fails_with_exit_3_and_the_cause(glm_server, run_glmcode,
     assert len(glm_server.requests) == 1, "a content filter is not retried"
     assert "content filter" in run.stderr and "finish_reason content_filter" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_raw_line_separator_in_the_answer_reaches_stream_json_whole(glm_server, run_glmcode, repo: Path):
+    glm_server.script([ScriptedTurn(content="line one\u2028line two\x85three")])
+    run = run_glmcode("run", "hi", cwd=repo)
+    assert run.returncode == 0, run.stderr
+    assert len(glm_server.requests) == 1
+    assert "".join(e["text"] for e in run.of_type("text")) == "line one\u2028line two\x85three"
+    assert run.result["status"] == "success"

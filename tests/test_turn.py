@@ -523,3 +523,56 @@ def test_markup_in_a_fragment_does_not_split_its_text_into_several_deltas() -> N
     acc = TurnAccumulator()
     assert acc.feed(chunk({"content": "a</tool_call>b<|observation|>c"})) == [("text", "abc")]
     assert acc.feed(chunk({"content": "<think>r</think>d"})) == [("reasoning", "r"), ("text", "d")]
+
+
+RAW_CALL = ("<tool_call>write_file<arg_key>path</arg_key><arg_value>fenced.txt</arg_value>"
+            "<arg_key>content</arg_key><arg_value>x</arg_value></tool_call>")
+
+
+def test_a_raw_call_shown_in_markdown_code_is_text_as_written() -> None:
+    answers = [
+        f"GLM's raw format looks like this:\n\n```\n{RAW_CALL}\n```\n\nThat's all.",
+        f"Like this:\n  ~~~~xml\n{RAW_CALL}\n<think>no</think><|observation|>\n~~~~\nThat's all.",
+        f"Fences nest by length:\n````md\n```\n{RAW_CALL}\n```\n````\r\nThat's all.",
+        f"A closing run with text after it closes nothing:\n```\n``` not a close\n{RAW_CALL}\n```\nThat's all.",
+        f"Inline: ``{RAW_CALL} ` `` and `</tool_call>` too. That's all.",
+    ]
+    for text in answers:
+        for size in (1, 3, 7, len(text)):
+            deltas, turn = _stream(text, size, param_types=PARAM_TYPES)
+            assert "".join(t for _, t in deltas) == text, (text, size)
+            assert turn.content == text and turn.reasoning == ""
+            assert turn.tool_calls == [] and turn.unclosed_tool_call is None
+
+
+def test_after_code_closes_a_raw_call_runs_again() -> None:
+    shown = "```\nx\n```\nand `code` then ~~~ inline tildes\n"
+    for size in (1, 4, 100):
+        deltas, turn = _stream(shown + RAW_CALL, size, param_types=PARAM_TYPES)
+        assert "".join(t for _, t in deltas) == shown
+        assert [c.name for c in turn.tool_calls] == ["write_file"]
+    _, turn = _stream("a stray ` backtick\n" + RAW_CALL, 3, param_types=PARAM_TYPES)
+    assert [c.name for c in turn.tool_calls] == ["write_file"], "an inline span ends with its line"
+    _, turn = _stream("four spaces are no fence:\n    ```\n" + RAW_CALL, 3, param_types=PARAM_TYPES)
+    assert [c.name for c in turn.tool_calls] == ["write_file"]
+
+
+def test_reasoning_streamed_as_content_may_leave_a_fence_open() -> None:
+    _, turn = _stream("I'll write ```python then</think>\n\nThe answer.\n" + RAW_CALL, 4, param_types=PARAM_TYPES)
+    assert (turn.reasoning, turn.content) == ("I'll write ```python then", "The answer.")
+    assert [c.name for c in turn.tool_calls] == ["write_file"]
+
+
+def test_a_tool_call_opened_inside_another_breaks_it_and_nothing_of_it_runs() -> None:
+    nested = ("<tool_call>write_file<arg_key>path</arg_key><arg_value>n1.txt</arg_value><arg_key>content</arg_key><arg_value>a"
+              "<tool_call>write_file<arg_key>path</arg_key><arg_value>n2.txt</arg_value></tool_call>b</arg_value></tool_call>")
+    for size in (1, 5, len(nested)):
+        deltas, turn = _stream("Writing.\n" + nested + "\nDone.", size, param_types=PARAM_TYPES)
+        assert "".join(t for _, t in deltas) == "Writing.\n"
+        assert turn.tool_calls == [] and turn.content == "Writing."
+        assert turn.nested_tool_call and turn.unclosed_tool_call == nested + "\nDone."
+    _, turn = _stream("<tool_call>git_status</tool_call>" + nested, 4, param_types=PARAM_TYPES)
+    assert [c.name for c in turn.tool_calls] == ["git_status"], "a whole call before the broken one still runs"
+    assert turn.nested_tool_call and turn.unclosed_tool_call == nested
+    _, turn = _stream("<tool_call>read_fi", 4, param_types=PARAM_TYPES)
+    assert turn.unclosed_tool_call == "<tool_call>read_fi" and not turn.nested_tool_call

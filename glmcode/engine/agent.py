@@ -443,8 +443,9 @@ def _broken_tool_call(turn: AssistantTurn) -> str | None:
     """The cause, if `turn` (which has no runnable call) was only a broken tool call, else None:
     a raw `<tool_call>` left open, or `finish_reason: tool_calls` with no call in the stream."""
     if turn.unclosed_tool_call is not None:
+        broken = "held a raw <tool_call> opened inside another" if turn.nested_tool_call else "ended inside an unclosed raw <tool_call>"
         return (
-            f"the model's reply ended inside an unclosed raw <tool_call> ({_unclosed_why(turn)}; the server "
+            f"the model's reply {broken} ({_unclosed_why(turn)}; the server "
             f"left GLM's tool-call text unparsed): {_snippet(turn.unclosed_tool_call)}"
         )
     if turn.finish_reason in ("tool_calls", "function_call"):
@@ -454,6 +455,8 @@ def _broken_tool_call(turn: AssistantTurn) -> str | None:
 
 def _unclosed_why(turn: AssistantTurn) -> str:
     """Why a tool call of `turn` never arrived whole, in a few words."""
+    if turn.unclosed_tool_call is not None and turn.nested_tool_call:
+        return "another <tool_call> began inside it before its </tool_call>, so neither could be read"
     if turn.finish_reason == "length":
         return "the output token limit cut it off, finish_reason length"
     if turn.unclosed_tool_call is None:

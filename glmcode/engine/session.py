@@ -170,7 +170,7 @@ class Session:
             outputs=OutputStore(
                 self.root / GLMCODE_DIR / "sessions" / self.id / "outputs",
                 f"{GLMCODE_DIR}/sessions/{self.id}/outputs",
-                self.redactor.text,
+                self.redactor,
             ),
         )
         self.permissions = Permissions(mode=settings.permission_mode or "ask", approver=self._redacting(approver))

@@ -353,11 +353,14 @@ class _FrontEndFailed(Exception):
 
 
 def _parse_chunk(data: str) -> dict[str, Any]:
-    """One event's JSON; an `error` object in the stream becomes an `APIFailure`."""
+    """One event's JSON; an `error` object in the stream becomes an `APIFailure`.
+
+    Control characters written raw inside its strings (JSON wants them escaped; lax hosts do not
+    escape them) are taken as they are: the text they belong to is unambiguous."""
     if data.startswith("[DONE]"):
         return {}
     try:
-        chunk = json.loads(data)
+        chunk = json.loads(data, strict=False)
     except ValueError:
         raise APIFailure(f"malformed stream chunk: {data[:200]!r}", retryable=True) from None
     if not isinstance(chunk, dict):

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from glmcode.model.code_spans import CodeTracker
+
 DeltaKind = str
 """`"reasoning"` or `"text"`."""
 
@@ -60,7 +62,11 @@ class AssistantTurn:
     """The provider's usage object; None when the host sent none (then the caller estimates)."""
     unclosed_tool_call: str | None = None
     """Raw `<tool_call>` text still open when the reply ended (a self-hosted server's unparsed,
-    cut-off call): never run; the agent nudges the model once, then fails with this as cause."""
+    cut-off call), or a call another `<tool_call>` opened inside (then `nested_tool_call`): never
+    run; the agent nudges the model once, then fails with this as cause."""
+    nested_tool_call: bool = False
+    """`unclosed_tool_call` is broken because a `<tool_call>` opened inside it (which `</tool_call>`
+    closes which call cannot be told): it and everything after it were left unread."""
 
     @property
     def usage_reported(self) -> bool:
@@ -247,6 +253,7 @@ class TurnAccumulator:
             _, turn.tool_calls = parse_raw_tool_calls("".join(markup.calls), self._param_types, turn_number)
             turn.content = turn.content.rstrip()
             turn.unclosed_tool_call = markup.open_call
+            turn.nested_tool_call = markup.nested
         return turn
 
 
@@ -283,6 +290,8 @@ class _Markup:
     lone_think_end: int | None
     """Where in `text` a `</think>` with no `<think>` before it came: a server whose prompt
     ended in `<think>` streams the reasoning as content up to there."""
+    nested: bool = False
+    """`open_call` is broken by a `<tool_call>` that opened inside it (not merely left open)."""
 
 
 _CALL_OPENING = re.compile(r"\s*[A-Za-z0-9_.\-]{0,64}\s*")
@@ -298,6 +307,13 @@ class _MarkupFilter:
     fragment decides it; everything else goes out at once. `<tool_call>` begins a call only when
     a tool name follows (else it is text, as in an answer that talks about the format); inside a
     call nothing is shown. Other family tags anywhere are dropped (stray markup).
+
+    In the answer, tags inside Markdown code (a fenced block or an inline code span, followed by
+    `CodeTracker`) are text, shown as written: an answer that shows the raw format runs nothing.
+    A first `</think>` with no `<think>` before it is the exception: what came before it was
+    reasoning, not the answer's Markdown. A `<tool_call>` inside an open call breaks that call:
+    which `</tool_call>` closes which cannot be told, so it and the rest of the reply are kept as
+    the broken call (never run, never shown).
     """
 
     def __init__(self) -> None:
@@ -309,6 +325,7 @@ class _MarkupFilter:
         self._calls: list[str] = []
         self._saw_think = False
         self._lone_think_end: int | None = None
+        self._code = CodeTracker()
 
     def feed(self, fragment: str) -> list[tuple[DeltaKind, str]]:
         """The deltas to show for one content fragment (one per kind in a row, merged)."""
@@ -326,8 +343,11 @@ class _MarkupFilter:
 
     def snapshot(self) -> _Markup:
         """The split so far, held-back text left out."""
-        open_call = "<tool_call>" + "".join(self._call) if self._state == "call" else None
-        return _Markup("".join(self._text), "".join(self._think), list(self._calls), open_call, self._lone_think_end)
+        open_call = "<tool_call>" + "".join(self._call) if self._state in ("call", "nested") else None
+        return _Markup(
+            "".join(self._text), "".join(self._think), list(self._calls), open_call, self._lone_think_end,
+            nested=self._state == "nested",
+        )
 
     def _drain(self, final: bool) -> list[tuple[DeltaKind, str]]:
         out: list[tuple[DeltaKind, str]] = []
@@ -341,6 +361,11 @@ class _MarkupFilter:
                 break
             self._emit(out, buf[i:match.start()])
             tag = match.group()
+            if self._state == "text" and not self._first_lone_think_end(tag) and self._code.in_code():
+                self._emit(out, tag)  # markup shown in code is text, as written
+                self._saw_think |= tag == "<think>"  # so a `</think>` after it is no end of reasoning
+                i = match.end()
+                continue
             if tag == "<tool_call>" and self._state == "text":
                 after = buf[match.end():]
                 if not final and _CALL_OPENING.fullmatch(after):
@@ -355,21 +380,31 @@ class _MarkupFilter:
         self._pending = buf[i:]
         return out
 
+    def _first_lone_think_end(self, tag: str) -> bool:
+        """`tag` is a `</think>` ending reasoning a server streamed as content (no `<think>` yet)."""
+        return tag == "</think>" and not self._saw_think and self._lone_think_end is None
+
     def _emit(self, out: list[tuple[DeltaKind, str]], text: str) -> None:
         if not text:
             return
-        if self._state == "call":
+        if self._state in ("call", "nested"):
             self._call.append(text)
         elif self._state == "think":
             self._think.append(text)
             out.append(("reasoning", text))
         else:
             self._text.append(text)
+            self._code.feed(text)
             out.append(("text", text))
 
     def _on_tag(self, tag: str) -> None:
-        if self._state == "call":
-            if tag == "</tool_call>":
+        if self._state == "nested":
+            self._call.append(tag)
+        elif self._state == "call":
+            if tag == "<tool_call>":
+                self._state = "nested"
+                self._call.append(tag)
+            elif tag == "</tool_call>":
                 self._calls.append("<tool_call>" + "".join(self._call) + tag)
                 self._state = "text"
                 self._call = []
@@ -384,6 +419,7 @@ class _MarkupFilter:
         elif tag == "</think>":
             if self._state == "text" and not self._saw_think and self._lone_think_end is None:
                 self._lone_think_end = sum(len(part) for part in self._text)
+                self._code = CodeTracker()  # the answer begins here: the reasoning's Markdown is behind
             self._state = "text"
         # any other family tag is stray markup: dropped
 

@@ -32,7 +32,8 @@ class Run:
 
     @property
     def events(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.startswith("{")]
+        """Every JSON line of stdout (lines end at LF only: an event may hold a raw U+2028)."""
+        return [json.loads(line) for line in self.stdout.split("\n") if line.startswith("{")]
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["type"] == kind]

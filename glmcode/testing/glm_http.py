@@ -338,7 +338,7 @@ class _Responder:
 
     def _send_pieces(self, pieces: list[wire.Piece]) -> None:
         for piece in pieces:
-            self._event(wire.sse(wire.chunk(self.ctx, piece.delta)))
+            self._event(wire.sse(wire.chunk(self.ctx, piece.delta), raw_controls=self.turn.raw_control_characters))
 
     def _event(self, data: bytes) -> None:
         """One SSE event as one HTTP chunk, paced by ``chunk_delay_s``."""

@@ -116,6 +116,10 @@ class ScriptedTurn(_Strict):
     the finish reason defaults to ``stop``."""
     unclose_last_tool_call: bool = False
     """With ``tool_calls_as_text``: the last call's ``</tool_call>`` never comes."""
+    raw_control_characters: bool = False
+    """Stream chunks carry the control characters of their strings (VT, FF, FS... but not CR or
+    LF) raw rather than as JSON escapes, as a lax server writes them. Characters beyond ASCII
+    (U+0085, U+2028, U+2029 among them) are always sent raw, as GLM sends them."""
     faults: list[Fault] = Field(default_factory=list)
 
     @model_validator(mode="after")

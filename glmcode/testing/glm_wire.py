@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -44,10 +45,32 @@ def dumps(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def sse(payload: dict[str, Any] | str) -> bytes:
-    """One server-sent event: ``data: <json>`` (or a literal such as ``[DONE]``) and a blank line."""
+def sse(payload: dict[str, Any] | str, raw_controls: bool = False) -> bytes:
+    """One server-sent event: ``data: <json>`` (or a literal such as ``[DONE]``) and a blank line.
+
+    With ``raw_controls`` the control characters in the JSON's strings, but for CR and LF, are
+    written raw instead of escaped (``unescape_controls``)."""
     data = payload.encode() if isinstance(payload, str) else dumps(payload)
+    if raw_controls:
+        data = unescape_controls(data)
     return b"data: " + data + b"\n\n"
+
+
+_CONTROL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\(u00[01][0-9a-fA-F]|[btf])")
+_SHORT_ESCAPES = {b"b": b"\b", b"t": b"\t", b"f": b"\f"}
+
+
+def unescape_controls(data: bytes) -> bytes:
+    """Compact JSON with its escaped control characters (U+0000 to U+001F) written raw, but for CR
+    and LF, as a lax server writes them (JSON wants them escaped; a raw CR or LF would end the SSE
+    line). An escaped backslash before a ``u``/``b``/``t``/``f`` is left as it is."""
+
+    def raw(match: re.Match[bytes]) -> bytes:
+        escape = match.group(2)
+        char = _SHORT_ESCAPES.get(escape) or bytes([int(escape[1:], 16)])
+        return match.group(0) if char in (b"\n", b"\r") else match.group(1) + char
+
+    return _CONTROL_ESCAPE.sub(raw, data)
 
 
 def split(text: str, size: int) -> list[str]:

@@ -19,11 +19,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from glmcode import prompts
 from glmcode.output_budget import Hint
+from glmcode.redaction import RedactingStream, Redactor
 
 MAX_NAME_CHARS = 64
 """Longest file name stem made from a call id (the id's safe characters, then a digest if changed)."""
@@ -48,13 +49,14 @@ class OutputStore:
     """One session's folder of saved outputs.
 
     `folder` is the absolute path (created on the first save), `shown` the same folder as the
-    model names it (relative to the workspace root, POSIX), `redact` the session's redaction of
-    a text (applied to every piece written).
+    model names it (relative to the workspace root, POSIX), `redactor` the session's redaction,
+    applied to the whole output as one stream (a secret split between two pieces is still
+    caught); None writes the output as it is.
     """
 
     folder: Path
     shown: str
-    redact: Callable[[str], str] = field(default=lambda text: text)
+    redactor: Redactor | None = None
 
     def save(self, call_id: str, pieces: Iterable[str]) -> str:
         """Write `pieces` (the whole output, in order) to a new file for `call_id`; its shown path.
@@ -74,8 +76,13 @@ class OutputStore:
                 n += 1
                 name = f"{stem}-{n}.txt"
         with out:
-            for piece in pieces:
-                out.write(self.redact(piece))
+            if self.redactor is None:
+                out.writelines(pieces)
+            else:
+                stream = RedactingStream(self.redactor)  # holds back a piece's end that may begin a secret
+                for piece in pieces:
+                    out.writelines(text for _, text in stream.feed("output", piece))
+                out.writelines(text for _, text in stream.flush())
         return f"{self.shown}/{name}"
 
 

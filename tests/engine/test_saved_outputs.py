@@ -51,3 +51,17 @@ def test_the_budget_cap_still_applies_on_a_large_window(glm_server, engine: Engi
     run = engine.run("count", permission_mode="full-auto", tool_output_chars=5_000)
     shown = next(m["content"] for m in messages_of(glm_server.requests[1]) if m["role"] == "tool")
     assert run.returncode == 0 and len(shown) <= 5_000 and SAVED.search(shown)
+
+
+def test_the_key_across_a_saved_pieces_boundary_is_never_written(glm_server, engine: Engine, repo: Path):
+    # the whole output is written in pieces of 1 MiB: the key starts 5 characters before the first piece ends
+    command = f"python3 -c \"import sys; sys.stdout.write('A'*({2**20}-5) + '{API_KEY}' + '\\n' + 'tail\\n')\""
+    glm_server.script([ScriptedTurn(tool_calls=[call("run_shell", command=command)]), ScriptedTurn(content="ok")])
+    run = engine.run("go", permission_mode="full-auto")
+    assert run.returncode == 0, run.result
+    saved = list((repo / ".glmcode" / "sessions" / run.session.id / "outputs").iterdir())
+    assert len(saved) == 1
+    text = saved[0].read_text()
+    assert text.endswith("A[redacted:api_key]\ntail\n") and len(text) > 2**20
+    for path in (repo / ".glmcode").rglob("*"):
+        assert not path.is_file() or API_KEY.encode() not in path.read_bytes(), path

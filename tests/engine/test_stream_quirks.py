@@ -109,3 +109,52 @@ def test_finish_reason_tool_calls_without_a_call_is_not_success(glm_server, engi
     run = engine.run("go")
     assert run.returncode == 1 and "finish_reason tool_calls but no tool call arrived" in run.result["summary"], run.events
     assert len(glm_server.requests) == 2
+
+
+PYTHON_LINE_BREAKS = ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e"]
+"""Characters `str.splitlines` ends a line at and SSE does not (the model may write any of them)."""
+
+
+@pytest.mark.parametrize("char", PYTHON_LINE_BREAKS, ids=[f"U+{ord(c):04X}" for c in PYTHON_LINE_BREAKS])
+def test_a_character_python_breaks_lines_at_streams_through_untouched(glm_server, engine: Engine, repo: Path, char: str):
+    (repo / "f.txt").write_bytes(b"a\nb\n")
+    glm_server.script([
+        ScriptedTurn(reasoning=f"think{char}more", content=f"Editing{char}now.", chunk_chars=3, raw_control_characters=True,
+                     tool_calls=[call("edit_file", path="f.txt", old_string="b", new_string=f"b{char}z")]),
+        ScriptedTurn(content=f"line one{char}line two", raw_control_characters=True),
+    ])
+    run = engine.run("go", permission_mode="full-auto")
+    assert run.returncode == 0, run.events
+    assert len(glm_server.requests) == 2, "no turn was retried"
+    assert run.of_type("tool_result")[0]["ok"], run.of_type("tool_result")
+    assert (repo / "f.txt").read_bytes() == f"a\nb{char}z\n".encode()
+    text = "".join(e["text"] for e in run.of_type("text"))
+    assert f"Editing{char}now." in text and f"line one{char}line two" in text
+    assert f"think{char}more" in "".join(e["text"] for e in run.of_type("reasoning"))
+
+
+FENCED_CALL = ("GLM's raw format looks like this:\n\n```\n<tool_call>write_file<arg_key>path</arg_key><arg_value>fenced.txt"
+               "</arg_value><arg_key>content</arg_key><arg_value>x</arg_value></tool_call>\n```\n\nThat's all.")
+
+
+def test_a_raw_call_in_a_code_block_of_an_answer_is_shown_not_run(glm_server, engine: Engine, repo: Path):
+    glm_server.script([ScriptedTurn(content=FENCED_CALL, chunk_chars=5), ScriptedTurn(content="second")])
+    run = engine.run("explain the raw format", permission_mode="full-auto")
+    assert run.returncode == 0, run.events
+    assert not (repo / "fenced.txt").exists() and run.of_type("tool_call") == []
+    assert "".join(e["text"] for e in run.of_type("text")) == FENCED_CALL
+    assert run.result["summary"] == FENCED_CALL
+    assert len(glm_server.requests) == 1
+
+
+def test_a_tool_call_opened_inside_another_is_broken_never_a_write_of_markup(glm_server, engine: Engine, repo: Path):
+    nested = ("<tool_call>write_file<arg_key>path</arg_key><arg_value>n1.txt</arg_value><arg_key>content</arg_key><arg_value>a"
+              "<tool_call>write_file<arg_key>path</arg_key><arg_value>n2.txt</arg_value></tool_call>b</arg_value></tool_call>")
+    glm_server.script([ScriptedTurn(content=nested), ScriptedTurn(content=nested)])
+    run = engine.run("go", permission_mode="full-auto")
+    assert run.returncode == 1 and run.result["status"] == "failed", run.events
+    assert "raw <tool_call> opened inside another" in run.result["summary"]
+    assert not (repo / "n1.txt").exists() and not (repo / "n2.txt").exists()
+    assert run.of_type("tool_call") == []
+    nudge = messages_of(glm_server.requests[1])[-1]
+    assert nudge["role"] == "user" and "another <tool_call> began inside it" in nudge["content"]

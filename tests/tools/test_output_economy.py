@@ -10,6 +10,7 @@ import pytest
 
 from glmcode import output_budget, terminal_text, test_runs
 from glmcode.output_budget import HeadTail, budget_chars
+from glmcode.redaction import Redactor
 from glmcode.rules.agent_md import load_rules
 from glmcode.terminal_text import Cleaner, clean
 from glmcode.tools.base import ToolContext
@@ -20,10 +21,10 @@ from glmcode.tools.shell_runner import run_command
 SAVED = re.compile(r'read_file path="([^"]+)" offset=(\d+) limit=(\d+)')
 
 
-def store_ctx(repo: Path, limit: int = 1000, redact=lambda text: text) -> ToolContext:
+def store_ctx(repo: Path, limit: int = 1000, redactor: Redactor | None = None) -> ToolContext:
     folder = repo / ".glmcode" / "sessions" / "s1" / "outputs"
     return ToolContext(root=repo, rules=load_rules(repo), shell_timeout=30.0, output_chars=limit,
-                       outputs=OutputStore(folder, ".glmcode/sessions/s1/outputs", redact))
+                       outputs=OutputStore(folder, ".glmcode/sessions/s1/outputs", redactor))
 
 
 # --- cleaning ---------------------------------------------------------------------------------
@@ -101,7 +102,7 @@ def test_file_names_are_safe_whatever_the_call_id() -> None:
 def test_a_cut_result_is_saved_whole_and_the_note_says_how_to_read_it(repo: Path) -> None:
     lines = [f"row {i:05d} SECRET-VALUE-123" for i in range(3000)]
     (repo / "data.txt").write_text("\n".join(lines) + "\n")
-    ctx = store_ctx(repo, 2000, redact=lambda text: text.replace("SECRET-VALUE-123", "[redacted:X]"))
+    ctx = store_ctx(repo, 2000, redactor=Redactor({"X": "SECRET-VALUE-123"}))
     registry = ToolRegistry()
     result = registry.run(registry.bind("search", {"pattern": "row 0", "path": "data.txt"}), ctx, call_id="../call 1")
     assert len(result.output) <= 2000
@@ -244,3 +245,17 @@ def test_a_short_test_output_is_shown_as_it_is(repo: Path) -> None:
 def test_clean_is_idempotent(text: str) -> None:
     assert clean(clean(text)) == clean(text)
     assert terminal_text.MAX_PENDING_CHARS > 1000
+
+
+def test_a_secret_across_the_saved_pieces_boundary_is_redacted(repo: Path) -> None:
+    secret = "sk-straddling-0123456789"
+    kept = HeadTail(2000, keep_full=True)
+    kept.add("A" * ((1 << 20) - 5) + secret + "\ntail\n")  # one line past 1 MiB: the first piece ends inside the key
+    pieces = list(kept.full_pieces())
+    assert len(pieces) == 3 and not any(secret in piece for piece in pieces)
+    store = OutputStore(repo / "outputs", "outputs", Redactor({"api_key": secret}))
+    saved = (repo / store.save("c1", pieces)).read_text()
+    assert secret not in saved and secret[:5] not in saved
+    assert saved == "A" * ((1 << 20) - 5) + "[redacted:api_key]\ntail\n"
+    assert (repo / store.save("c2", ["sk-strad", "dling-0123", "456789", ""])).read_text() == "[redacted:api_key]"
+    assert (repo / store.save("c3", ["ends with sk-str"])).read_text() == "ends with sk-str", "a held end is written"
