@@ -118,7 +118,7 @@ class Agent:
         self.run_refused = 0
         """Tool calls of the current run refused by the permission mode, a rule or the stage
         (their result's summary is `refused`): the run's `result.refused_calls`."""
-        self.loop_guard = LoopGuard()
+        self.loop_guard = LoopGuard(root=ctx.root)
         """Notes, then stops, the same tool call repeated for the same result; reset each run and
         each new user message."""
         self._looping: str | None = None
@@ -371,7 +371,7 @@ class Agent:
             self.run_refused += 1
         if bound is not None and bound.info.mutates:
             self._count_change(bound.info.kind, result)
-        result = self._guard(call, result, last_in_turn)
+        result = self._guard(call, bound, result, last_in_turn)
         self.emit(
             ToolResultEvent(
                 id=call.id, name=call.name, ok=result.ok, output=result.output, summary=result.summary,
@@ -382,10 +382,16 @@ class Agent:
             self.emit(Plan(steps=result.plan, explanation=self.ctx.plan_explanation))
         return result
 
-    def _guard(self, call: RawToolCall, result: ToolResult, last_in_turn: bool) -> ToolResult:
+    def _guard(self, call: RawToolCall, bound: BoundCall | None, result: ToolResult, last_in_turn: bool) -> ToolResult:
         """`result`, with the loop guard's note appended when the same call keeps returning the
-        same thing; a stop verdict is kept for after the turn's last result (`Looping`)."""
-        verdict = self.loop_guard.observe(call.name, call.arguments, self._for_model(result), last_in_turn=last_in_turn)
+        same thing; a stop verdict is kept for after the turn's last result (`Looping`). The guard
+        compares the arguments the registry validated (defaults filled in) when the call bound."""
+        arguments: str | dict[str, Any] = call.arguments
+        if bound is not None:
+            arguments = bound.args.model_dump(mode="json")
+        verdict = self.loop_guard.observe(
+            call.name, arguments, self._for_model(result), last_in_turn=last_in_turn, raw=call.arguments
+        )
         if verdict.stop:
             self._looping = (
                 f"{self.loop_guard.stopped_on} returned the same result {verdict.repeats} times in a row "

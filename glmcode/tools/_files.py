@@ -1,13 +1,17 @@
-"""Shared by `write_file` and `edit_file`: atomic writes and the byte-faithful unified diff of a change."""
+"""Shared by `write_file` and `edit_file`: atomic writes (hard links kept, read-only files refused) and the byte-faithful unified diff of a change."""
 
 from __future__ import annotations
 
 import difflib
 import functools
 import os
+import shutil
+import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from glmcode.tools._text import ENDING_NAMES, Endings, TextFile, lines_with_endings
 from glmcode.tools.base import ToolError
@@ -36,19 +40,55 @@ def umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and `os.replace`.
+READ_ONLY_MESSAGE = "cannot write {shown}: read-only file: change its mode first if it really must change"
+"""The tool error for a file its user may not write (`{shown}` is the workspace-relative path)."""
+
+
+def check_writable(path: Path, shown: str) -> None:
+    """Raise `ToolError` (`READ_ONLY_MESSAGE`) when `path` exists and its user may not write it.
+
+    A file with no write bit at all counts as read-only even for root (who could write it
+    anyway): its mode says nobody meant it to change. A missing file passes (it will be created).
+    """
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if stat.S_ISREG(st.st_mode) and (not st.st_mode & 0o222 or not os.access(path, os.W_OK)):
+        raise ToolError(READ_ONLY_MESSAGE.format(shown=shown))
+
+
+def atomic_write(path: Path, data: bytes, mode: int | None = None, *, refuse_read_only: bool = True) -> None:
+    """Write `data` to `path` atomically where that keeps the file what it is (hard links kept).
 
     Creates missing parent folders; gives the file `mode` when set, else keeps the permission bits
-    of a file being replaced, and gives a new file the usual `0o666 & ~umask`. On any error the
-    temporary file is removed and the error (`OSError`, `ToolError` for a parent that is a file)
-    raised; `path` is then as it was.
+    of a file being replaced, and gives a new file the usual `0o666 & ~umask`.
+
+    A file with one link (or a new one) is written through a temporary file in the same folder
+    and `os.replace`. A file with several hard links (`st_nlink > 1`) is written in place instead,
+    so every link sees the change (a replace would give `path` a new inode and leave the other
+    links with the old bytes) — at the price of a moment where a reader may see it half written:
+    its current bytes are first copied to a temporary backup in the
+    same folder and fsynced, then the file is rewritten, truncated and fsynced; on failure the old
+    bytes are put back from the backup. The backup is removed afterwards; if putting it back fails
+    too, it is kept and the `ToolError` names it.
+
+    With `refuse_read_only` (the tools), an existing file its user may not write is refused with
+    `ToolError` (`check_writable`); checkpoint restores pass False and write with their `mode`.
+    On any error the temporary file is removed and the error (`OSError`, `ToolError` for a parent
+    that is a file) raised; `path` is then as it was.
     """
+    if refuse_read_only:
+        check_writable(path, path.name)
+    try:
+        st: os.stat_result | None = path.stat()
+    except FileNotFoundError:
+        st = None
     if mode is None:
-        try:
-            mode = path.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            mode = 0o666 & ~umask()
+        mode = st.st_mode & 0o7777 if st is not None else 0o666 & ~umask()
+    if st is not None and stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+        _write_in_place(path, data, mode, st)
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
@@ -60,11 +100,57 @@ def atomic_write(path: Path, data: bytes, mode: int | None = None) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _remove(tmp)
         raise
+
+
+def _write_in_place(path: Path, data: bytes, mode: int, st: os.stat_result) -> None:
+    """Rewrite a hard-linked file's own inode with `data`, a fsynced backup of its old bytes at hand
+    (see `atomic_write`). The file is opened for writing first: one that cannot be (permissions)
+    raises `OSError` with nothing touched and no backup made."""
+    with open(path, "r+b") as target:
+        fd, backup = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".bak")
+        try:
+            with os.fdopen(fd, "wb") as saved:
+                shutil.copyfileobj(target, saved)
+                saved.flush()
+                os.fsync(saved.fileno())
+        except BaseException:
+            _remove(backup)
+            raise
+        try:
+            _overwrite(target, lambda out: out.write(data))
+            if mode != st.st_mode & 0o7777:
+                os.chmod(path, mode)
+        except BaseException as e:
+            try:
+                with open(backup, "rb") as saved:
+                    _overwrite(target, lambda out: shutil.copyfileobj(saved, out))
+            except OSError as restore:
+                raise ToolError(
+                    f"writing {path.name} in place failed ({e}) and so did putting its old bytes back ({restore}): "
+                    f"they are kept in {os.path.basename(backup)} next to it"
+                ) from e
+            _remove(backup)
+            raise
+    _remove(backup)
+
+
+def _overwrite(target: BinaryIO, fill: Callable[[BinaryIO], object]) -> None:
+    """Empty the open file `target` (same inode), write it anew with `fill`, then fsync."""
+    target.seek(0)
+    target.truncate(0)
+    fill(target)
+    target.flush()
+    os.fsync(target.fileno())
+
+
+def _remove(path: str) -> None:
+    """Delete a temporary file; one already gone is fine."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def unfaithful(shown: str, file: TextFile, tool: str) -> str:

@@ -131,7 +131,7 @@ def _write_blobs(repo: Any, worktree: Path, tree: str, names: list[str]) -> list
         if kind != "blob" or mode not in ("100644", "100755") or path.is_dir() or path.is_symlink():
             continue
         data = repo.odb.stream(bytes.fromhex(sha)).read()
-        atomic_write(path, data, mode=(0o777 if mode == "100755" else 0o666) & ~umask())
+        atomic_write(path, data, mode=(0o777 if mode == "100755" else 0o666) & ~umask(), refuse_read_only=False)
         others.discard(name)
     return [name for name in names if name in others]
 

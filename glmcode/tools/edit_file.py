@@ -10,7 +10,7 @@ from pydantic import Field
 
 from glmcode.errors import Refusal
 from glmcode.tools import workspace
-from glmcode.tools._files import MAX_FILE_BYTES, Change, atomic_write, diff_change, unfaithful
+from glmcode.tools._files import MAX_FILE_BYTES, Change, atomic_write, check_writable, diff_change, unfaithful
 from glmcode.tools._text import LINE_BREAK, LineMap, TextFile, carry_endings, decode, normalise, sniff
 from glmcode.tools.base import (
     Tool,
@@ -150,7 +150,7 @@ def _prepare(args: EditFileArgs, ctx: ToolContext) -> _Edit:
     file uses and whatever endings the strings carry); the text around each match is kept as it
     is, and each line break of `new_string` gets the ending of the line it stands for (a line
     diff of `old_string` → `new_string`), a new one that of the line the match starts on.
-    Raises `ToolError` (bad arguments, unreadable or unfaithful file, old_string absent or
+    Raises `ToolError` (bad arguments, read-only, unreadable or unfaithful file, old_string absent or
     ambiguous, result too large) or `Refusal` (an AGENT.md rule protects the file).
     """
     if not args.old_string:
@@ -161,6 +161,7 @@ def _prepare(args: EditFileArgs, ctx: ToolContext) -> _Edit:
         raise ToolError(f"new_string contains a NUL character (at character {args.new_string.index(chr(0)):,}); text files hold none")
     path = workspace.resolve(ctx.root, args.path, write=True)
     shown = workspace.rel(ctx.root, path)
+    check_writable(path, shown)
     original = _load(path, shown)
     view = LineMap(original.text)
     text = view.normalised

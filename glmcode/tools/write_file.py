@@ -10,7 +10,15 @@ from pydantic import Field
 
 from glmcode.errors import Refusal
 from glmcode.tools import workspace
-from glmcode.tools._files import MAX_FILE_BYTES, Change, atomic_write, diff_change, line_count, unfaithful
+from glmcode.tools._files import (
+    MAX_FILE_BYTES,
+    Change,
+    atomic_write,
+    check_writable,
+    diff_change,
+    line_count,
+    unfaithful,
+)
 from glmcode.tools._text import Endings, LineMap, TextFile, carry_endings, decode, encoding_name, normalise, sniff
 from glmcode.tools.base import (
     Tool,
@@ -157,12 +165,13 @@ def _prepare(args: WriteFileArgs, ctx: ToolContext) -> _Write:
     anywhere) gets the file's endings — a line that is still there keeps its own, others get the
     file's most common one. Content with a CR in it is written with exactly its endings; content
     starting with U+FEFF asks for a byte-order mark. A new file is UTF-8, exactly as given.
-    Raises `ToolError` (path outside the workspace or a folder; old file binary or not
+    Raises `ToolError` (path outside the workspace or a folder; a read-only file; old file binary or not
     round-trippable; content with NUL or unencodable characters, or too large) or `Refusal`
     (an AGENT.md rule protects the file).
     """
     path = workspace.resolve(ctx.root, args.path, write=True)
     shown = workspace.rel(ctx.root, path)
+    check_writable(path, shown)
     content = args.content
     if "\x00" in content:
         raise ToolError(f"the content contains a NUL character (at character {content.index(chr(0)):,}); text files hold none")

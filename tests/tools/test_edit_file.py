@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -140,3 +141,19 @@ def test_symlink_escape_is_refused(call, repo: Path, outside: Path) -> None:
     result = call("edit_file", {"path": "leakdir/secret.txt", "old_string": "top", "new_string": "no"})
     assert not result.ok and "outside the workspace root" in result.output
     assert (outside / "secret.txt").read_text() == "top secret\n"
+
+
+def test_a_hard_linked_file_is_edited_in_place_so_every_link_sees_it(call, calc: Path) -> None:
+    twin = calc.parent / "twin.py"
+    os.link(calc, twin)
+    result = call("edit_file", {"path": "calc.py", "old_string": "a + b", "new_string": "b + a"})
+    assert result.ok, result.output
+    assert twin.read_text() == SOURCE.replace("a + b", "b + a") == calc.read_text()
+    assert calc.stat().st_nlink == 2 and calc.stat().st_ino == twin.stat().st_ino
+
+
+def test_a_read_only_file_is_not_edited(call, calc: Path) -> None:
+    calc.chmod(0o444)
+    result = call("edit_file", {"path": "calc.py", "old_string": "a + b", "new_string": "b + a"})
+    assert not result.ok and "read-only file: change its mode first" in result.output
+    assert calc.read_text() == SOURCE

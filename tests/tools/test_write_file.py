@@ -152,3 +152,65 @@ def test_counts_agree_with_their_nouns(call) -> None:
     assert result.output.startswith("Created one.txt (1 line, ")
     assert call("read_file", {"path": "one.txt"}).summary == "1 line"
     assert call("list_files", {"pattern": "one.txt"}).summary == "1 entry"
+
+
+def test_a_hard_linked_file_is_written_in_place_so_every_link_sees_it(call, repo: Path) -> None:
+    app, twin = repo / "src" / "app.py", repo / "twin.py"
+    os.link(app, twin)
+    inode = app.stat().st_ino
+    result = call("write_file", {"path": "src/app.py", "content": "x = 2\n"})
+    assert result.ok, result.output
+    assert twin.read_text() == "x = 2\n" == app.read_text()
+    assert app.stat().st_ino == inode and app.stat().st_nlink == 2
+    assert sorted(p.name for p in (repo / "src").iterdir()) == ["app.py"], "the backup copy is removed"
+
+
+def test_a_failed_in_place_write_puts_the_old_bytes_back(call, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app, twin = repo / "src" / "app.py", repo / "twin.py"
+    os.link(app, twin)
+    real = _files._overwrite
+    calls = []
+
+    def full_disk_once(target, fill):
+        calls.append(target)
+        if len(calls) == 1:
+            target.seek(0)
+            target.truncate(0)
+            target.write(b"half")
+            target.flush()
+            raise OSError(28, "No space left on device")
+        real(target, fill)
+
+    monkeypatch.setattr(_files, "_overwrite", full_disk_once)
+    result = call("write_file", {"path": "src/app.py", "content": "x = 2\n"})
+    assert not result.ok and "No space left on device" in result.output
+    assert len(calls) == 2, "the old bytes were written back from the backup"
+    assert twin.read_text() == "def main():\n    return 1\n" == app.read_text()
+    assert sorted(p.name for p in (repo / "src").iterdir()) == ["app.py"]
+
+
+def test_a_read_only_file_is_refused_and_left_as_it_was(call, repo: Path) -> None:
+    app = repo / "src" / "app.py"
+    app.chmod(0o444)
+    result = call("write_file", {"path": "src/app.py", "content": "x = 2\n"})
+    assert not result.ok and "read-only file: change its mode first" in result.output and "src/app.py" in result.output
+    assert app.read_text() == "def main():\n    return 1\n" and stat.S_IMODE(app.stat().st_mode) == 0o444
+    app.chmod(0o644)
+    assert call("write_file", {"path": "src/app.py", "content": "x = 2\n"}).ok, "a writable file is written as before"
+
+
+def test_a_hard_linked_file_that_cannot_be_opened_is_left_untouched(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = repo / "src" / "app.py"
+    os.link(app, repo / "twin.py")
+    real_open = open
+
+    def no_write_access(file, mode="r", *args, **kwargs):
+        if str(file) == str(app) and "+" in mode:
+            raise PermissionError(13, "Permission denied")
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", no_write_access)
+    with pytest.raises(PermissionError):
+        _files.atomic_write(app, b"x = 2\n", refuse_read_only=False)
+    assert app.read_text() == "def main():\n    return 1\n"
+    assert sorted(p.name for p in (repo / "src").iterdir()) == ["app.py"], "no backup was made"
