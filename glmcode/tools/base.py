@@ -107,6 +107,10 @@ class Tool(abc.ABC, Generic[ArgsT]):
     """What the tool does, for the permission rules."""
     Args: type[ToolArgs]
     """The pydantic model its arguments are validated into."""
+    polls: bool = False
+    """True for a tool whose result reflects time passing rather than the workspace (reading a
+    running background command's output): the same call with the same result is waiting, not a
+    loop, so the loop guard does not count it (the turn and time budgets still bound it)."""
 
     @abc.abstractmethod
     def run(self, args: ArgsT, ctx: ToolContext) -> ToolResult:

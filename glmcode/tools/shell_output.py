@@ -37,6 +37,7 @@ class ShellOutput(Tool[ShellOutputArgs]):
 
     name = "shell_output"
     kind = "read"
+    polls = True
     Args = ShellOutputArgs
 
     def run(self, args: ShellOutputArgs, ctx: ToolContext) -> ToolResult:

@@ -195,3 +195,17 @@ def test_bound_arguments_compare_as_workspace_paths(tmp_path: Path):
     assert call_key("read_file", {"path": "a.txt", "offset": 3}, root) != same[0]
     assert call_key("read_file", {"path": str(tmp_path / "a.txt")}, root) != same[0], "a path outside stays itself"
     assert call_key("read_files", {"paths": ["./a", str(root / "b")]}, root) == call_key("read_files", {"paths": ["a", "b"]}, root)
+
+
+def test_polling_a_running_background_command_is_waiting_not_looping(glm_server, engine: Engine, repo: Path):
+    polls = STOP_AT + 3
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("run_shell", command="sleep 60", background=True)]),
+        *[ScriptedTurn(tool_calls=[call("shell_output", id="bg1")]) for _ in range(polls)],
+        ScriptedTurn(tool_calls=[call("shell_stop", id="bg1")]),
+        ScriptedTurn(content="stopped it"),
+    ])
+    run = engine.run("start it and watch it", permission_mode="full-auto")
+    assert run.returncode == 0, run.result
+    outputs = [e["output"] for e in run.of_type("tool_result") if e["name"] == "shell_output"]
+    assert len(outputs) == polls and not any("loop guard" in o for o in outputs)
