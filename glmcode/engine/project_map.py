@@ -31,6 +31,7 @@ from glmcode import output_budget
 from glmcode.engine import outline
 from glmcode.tools._reader import is_skipped_dir
 from glmcode.tools._walk import Entry, walk
+from glmcode.tools.workspace import open_regular
 
 MAX_FILES = 20_000
 """Files mapped at most; past this the map says the count stopped."""
@@ -132,7 +133,7 @@ class ProjectMap:
                 if entry.rel not in self.exclude and is_skipped_dir(entry.path.name):
                     skipped.append(entry.rel + "/")
                 continue
-            if entry.is_symlink:
+            if not entry.is_regular:  # symlinks, FIFOs, sockets, devices: nothing to read
                 continue
             if len(files) >= MAX_FILES:
                 capped = True
@@ -157,7 +158,8 @@ class ProjectMap:
             return ()
         started = time.perf_counter()
         try:
-            text = entry.path.read_bytes().decode("utf-8", errors="replace")
+            with open_regular(entry.path) as f:
+                text = f.read().decode("utf-8", errors="replace")
         except OSError:
             return ()
         defs = tuple(outline.definitions(suffix, text))

@@ -14,7 +14,9 @@ with `hint` saying how to read them (the output budget's saved-file hint can rep
 are walked the way git sees them (`glmcode.tools._walk`); vendored and generated folders
 (`SKIPPED_DIRS`) are not entered but listed, unless named themselves; binaries are listed too.
 Every path is confined to the workspace (`glmcode.tools.workspace`): `..`, absolute paths and
-symlinks that lead out are refused, and symlinks met inside folders are not followed.
+symlinks that lead out are refused, and symlinks met inside folders are not followed. Only
+regular files are ever opened (`workspace.open_regular`): a FIFO, socket or device is listed as
+skipped, never read (a FIFO would block the read forever).
 """
 
 from __future__ import annotations
@@ -159,6 +161,8 @@ def _collect_folder(root: Path, start: Path, selection: Selection) -> None:
         elif entry.is_dir:
             if _prune(entry):
                 selection._skip(entry.rel + "/", "vendored or generated folder")
+        elif not entry.is_regular:
+            selection._skip(entry.rel, workspace.NOT_REGULAR)
         else:
             found.append((entry.rel, entry.path))
         if len(found) > MAX_FILES:
@@ -188,6 +192,9 @@ def _collect_glob(root: Path, pattern: str, selection: Selection) -> None:
     for entry in walk(root, start, prune=_prune):
         if entry.is_dir or entry.is_symlink or not matcher.match_file(entry.rel):
             continue
+        if not entry.is_regular:
+            selection._skip(entry.rel, workspace.NOT_REGULAR)
+            continue
         found.append((entry.rel, entry.path))
         if len(found) > MAX_FILES:
             break
@@ -207,8 +214,10 @@ def _read(path: Path, rel: str, max_bytes: int) -> _Text | Skipped | None:
     """One file as its block (header and text), why it was not read, or None if it is a text
     file of more than `max_bytes` (it cannot fit)."""
     try:
-        with open(path, "rb") as f:
+        with workspace.open_regular(path) as f:
             data = f.read(max_bytes + 1)
+    except workspace.NotRegularFile:
+        return Skipped(rel, workspace.NOT_REGULAR)
     except OSError as e:
         return Skipped(rel, f"cannot be read: {e.strerror or e}")
     if sniff(data)[0] == "utf-8" and workspace.is_binary(data):
@@ -246,7 +255,7 @@ def _block(rel: str, data: bytes, total: int | None = None) -> _Text:
 def _head(path: Path, rel: str, room: int) -> str:
     """The first lines of a file too big for the budget, within `room` characters, and where to go on."""
     try:
-        with open(path, "rb") as f:
+        with workspace.open_regular(path) as f:
             data = f.read(room)
             if sniff(data)[0] != "utf-8":  # its first lines cannot be cut at a b"\n": named in the note only
                 return ""

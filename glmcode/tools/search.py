@@ -57,13 +57,15 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 
 def _text(path: Path) -> str | None:
-    """The file's text, decoded as read_file decodes it, every line ending `\\n`; None if binary or unreadable.
+    """The file's text, decoded as read_file decodes it, every line ending `\\n`; None if binary,
+    unreadable or not a regular file (a FIFO is never opened for reading: it would block).
 
     Lines are numbered as read_file and edit_file number them (LF, CRLF and a lone CR end a line);
     UTF-16 and UTF-32 files with a byte-order mark are searched too.
     """
     try:
-        data = path.read_bytes()
+        with workspace.open_regular(path) as f:
+            data = f.read()
     except OSError:
         return None
     if sniff(data)[0] == "utf-8" and workspace.is_binary(data):
@@ -73,14 +75,13 @@ def _text(path: Path) -> str | None:
 
 def _files(root: Path, start: Path, glob: str | None) -> list[Entry]:
     if start.is_file():
-        return [Entry(path=start, rel=workspace.rel(root, start), is_dir=False, is_symlink=False)]
+        return [Entry(path=start, rel=workspace.rel(root, start), is_dir=False, is_symlink=False, is_regular=True)]
     prefix = "" if start == root else workspace.rel(root, start) + "/"
     matcher = glob_matcher(glob) if glob and glob.strip() else None
     return [
         entry
         for entry in walk(root, start)
-        if not entry.is_dir
-        and not entry.is_symlink
+        if entry.is_regular
         and (matcher is None or matcher.match_file(entry.rel[len(prefix) :]))
     ]
 

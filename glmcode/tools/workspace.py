@@ -7,7 +7,9 @@ symlinked parent directory that points outside the root is refused, whatever its
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from glmcode.tools.base import ToolError
 
@@ -73,6 +75,36 @@ def rel(root: Path, path: Path) -> str:
         except ValueError:
             return Path(path).as_posix()
     return relative or "."
+
+
+class NotRegularFile(OSError):
+    """`open_regular` met something that is not a regular file (a FIFO, socket or device)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(0, NOT_REGULAR, str(path))
+
+
+NOT_REGULAR = "not a regular file (a pipe, socket or device)"
+"""Why `open_regular` refused a path: the words callers show."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading bytes, if it is a regular file; raises `NotRegularFile` (an
+    `OSError`) for anything else, and `OSError` when it cannot be opened.
+
+    Opening never blocks: a FIFO with no writer would hang a plain `open` forever (no timeout
+    reaches a blocked `open`), so the file is opened non-blocking and checked with `fstat` on
+    the open descriptor (no window between the check and the read).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(path)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def is_binary(sample: bytes) -> bool:
