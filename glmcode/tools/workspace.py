@@ -31,7 +31,9 @@ def resolve(ctx_root: Path, path: str, *, write: bool, readable: Path | None = N
     inside it. With `write=True`, anything inside a `.git` folder is refused as well. glmcode's
     own `.glmcode/` folder is refused too — for reading, all of it but `readable` (a folder
     inside it: the session's saved outputs) — so a tool neither rewrites glmcode's state nor
-    reads other sessions' transcripts.
+    reads other sessions' transcripts. That folder is compared resolved too: were `.glmcode` a
+    symlink (sessions refuse to start with one, but a command can make one mid-session), the
+    folder it leads to is refused under any name.
     """
     if not isinstance(path, str) or not path.strip():
         raise ToolError("the path is empty: give a file path relative to the workspace root, e.g. `src/main.py`")
@@ -55,7 +57,8 @@ def resolve(ctx_root: Path, path: str, *, write: bool, readable: Path | None = N
     parts = resolved.relative_to(root).parts
     if write and any(part.casefold() == ".git" for part in parts):
         raise ToolError(f"the path {path!r} is inside a .git folder: git's own files are never written by tools")
-    if parts and parts[0].casefold() == GLMCODE_DIR:
+    state = Path(os.path.realpath(root / GLMCODE_DIR))
+    if (parts and parts[0].casefold() == GLMCODE_DIR) or resolved == state or state in resolved.parents:
         allowed = Path(os.path.realpath(readable)) if readable is not None else None
         if write or allowed is None or (resolved != allowed and allowed not in resolved.parents):
             raise ToolError(
