@@ -16,7 +16,9 @@ the start of each task whether the map changed costs a walk and a `stat` per fil
 definitions are kept on disk too (`.glmcode/cache/outline.json`), so only a repository's first
 session pays for parsing (`ast` reads about 1 MB of Python in 0.3 s on a quiet core).
 `changes` says what changed between two scans, for the note appended to the next task's
-prompt (the system prompt is never rewritten mid-session).
+prompt (the system prompt is never rewritten mid-session). `save_scan` keeps the scan behind what
+the model was last given (`.glmcode/sessions/<id>/map.json`), so a resumed session sends only
+what changed since (or nothing), never the whole map again.
 """
 
 from __future__ import annotations
@@ -281,6 +283,38 @@ def render(scan: Scan, limit: int) -> str:
     if len(body) > room:
         body = output_budget.cut(body, max(output_budget.MIN_LIMIT, room), "list_files shows the rest")
     return f"({head}; sizes in bytes, K = 1,000; top-level definitions after the colon)\n{body}{skipped}{capped}"
+
+
+SCAN_VERSION = 1
+"""Bumped when `save_scan`'s format changes: an older file then reads as no scan."""
+
+
+def save_scan(path: Path, scan: Scan) -> None:
+    """Write `scan` to `path` (JSON, atomically, folders made): what the model was given, so a
+    resumed session sends only what changed since. Raises `OSError` when it cannot be written."""
+    data = {
+        "version": SCAN_VERSION,
+        "files": {rel: [info.size, list(info.defs)] for rel, info in scan.files.items()},
+        "skipped": list(scan.skipped),
+        "capped": scan.capped,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_scan(path: Path) -> Scan | None:
+    """The scan `save_scan` wrote to `path`; None when there is none, or it is unreadable or of
+    another version (the caller then gives the whole map again)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != SCAN_VERSION:
+            return None
+        files = {str(rel): FileInfo(int(size), tuple(map(str, defs))) for rel, (size, defs) in data["files"].items()}
+        return Scan(files, tuple(map(str, data["skipped"])), bool(data["capped"]))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def changes(old: Scan, new: Scan) -> list[str]:
