@@ -122,9 +122,7 @@ def collect(root: Path, paths: list[str]) -> Selection:
         if not path:
             continue
         if is_glob(path):
-            before = len(selection.files)
-            _collect_glob(root, path, selection)
-            if len(selection.files) == before and not selection.capped:
+            if not _collect_glob(root, path, selection) and not selection.capped:
                 selection.missing.append(f"{path}: matches no file (ignored files and vendored folders are not searched)")
             continue
         try:
@@ -172,7 +170,9 @@ def _collect_folder(root: Path, start: Path, selection: Selection) -> None:
             return
 
 
-def _collect_glob(root: Path, pattern: str, selection: Selection) -> None:
+def _collect_glob(root: Path, pattern: str, selection: Selection) -> bool:
+    """Add the files `pattern` matches; whether it matched anything (files an earlier path
+    already selected count: such a glob is not missing, only adds nothing new)."""
     matcher = glob_matcher(pattern.removeprefix("./"))
     literal: list[str] = []
     for part in pattern.removeprefix("./").lstrip("/").split("/")[:-1]:
@@ -184,14 +184,16 @@ def _collect_glob(root: Path, pattern: str, selection: Selection) -> None:
         try:
             candidate = workspace.resolve(root, "/".join(literal), write=False)
         except ToolError:
-            return
+            return False
         if not candidate.is_dir():
-            return
+            return False
         start = candidate
     found: list[tuple[str, Path]] = []
+    matched = False
     for entry in walk(root, start, prune=_prune):
         if entry.is_dir or entry.is_symlink or not matcher.match_file(entry.rel):
             continue
+        matched = True
         if not entry.is_regular:
             selection._skip(entry.rel, workspace.NOT_REGULAR)
             continue
@@ -200,7 +202,8 @@ def _collect_glob(root: Path, pattern: str, selection: Selection) -> None:
             break
     for rel, path in sorted(found):
         if not selection._add(path, rel):
-            return
+            break
+    return matched
 
 
 @dataclass(frozen=True)
