@@ -11,6 +11,9 @@ files' first), then the deepest folders fold into one line each, then the text i
     src/ (12 files, 96K)
       app.py 4.1K: class App [run, stop]; def main
 
+A name with a newline, a control or a bidi character is quoted the way git quotes it
+(`"evil\\nREADME.md"`, `glmcode.quoting`) and definitions are escaped: each entry stays one line.
+
 `ProjectMap.scan` re-reads only files whose size or modification time changed, so checking at
 the start of each task whether the map changed costs a walk and a `stat` per file; the
 definitions are kept on disk too (`.glmcode/cache/outline.json`), so only a repository's first
@@ -31,6 +34,7 @@ from pathlib import Path, PurePosixPath
 
 from glmcode import output_budget
 from glmcode.engine import outline
+from glmcode.quoting import escape, quote_name
 from glmcode.tools._reader import is_skipped_dir
 from glmcode.tools._walk import Entry, walk
 from glmcode.tools.workspace import open_regular
@@ -202,14 +206,19 @@ def _tree(scan: Scan) -> _Folder:
     return root
 
 
+def _defs_text(defs: tuple[str, ...]) -> str:
+    """`: class A; def b` (escaped: a definition is read from the file, so it may hold anything), or ""."""
+    return f": {'; '.join(map(escape, defs))}" if defs else ""
+
+
 def _file_line(name: str, info: FileInfo, indent: str, with_defs: bool) -> str:
-    defs = f": {'; '.join(info.defs)}" if with_defs and info.defs else ""
-    return f"{indent}{name} {human_size(info.size)}{defs}"
+    defs = _defs_text(info.defs) if with_defs else ""
+    return f"{indent}{quote_name(name)} {human_size(info.size)}{defs}"
 
 
 def _folder_line(name: str, folder: _Folder, indent: str, folded: bool) -> str:
     files = "1 file" if folder.count == 1 else f"{folder.count:,} files"
-    return f"{indent}{name}/ ({files}, {human_size(folder.size)}{', not expanded' if folded else ''})"
+    return f"{indent}{quote_name(name)}/ ({files}, {human_size(folder.size)}{', not expanded' if folded else ''})"
 
 
 def _lines(folder: _Folder, scan: Scan, no_defs: set[str], folded: set[str], out: list[str]) -> None:
@@ -248,7 +257,7 @@ def render(scan: Scan, limit: int) -> str:
     if not scan.files:
         return ""
     root = _tree(scan)
-    skipped = f"\n(not mapped: {', '.join(scan.skipped)})" if scan.skipped else ""
+    skipped = f"\n(not mapped: {', '.join(map(quote_name, scan.skipped))})" if scan.skipped else ""
     capped = f"\n(mapping stopped at {MAX_FILES:,} files)" if scan.capped else ""
     head = f"{root.count:,} files, {human_size(root.size)}"
     room = limit - len(skipped) - len(capped) - 200
@@ -319,18 +328,20 @@ def load_scan(path: Path) -> Scan | None:
 
 def changes(old: Scan, new: Scan) -> list[str]:
     """What changed from `old` to `new`, one line a file, sorted: `+ path 1.2K: defs` (new),
-    `- path` (gone), `~ path 1.2K → 1.4K: defs` (size or definitions changed)."""
+    `- path` (gone), `~ path 1.2K → 1.4K: defs` (size or definitions changed). Names are quoted
+    and definitions escaped as in the map (`glmcode.quoting`): one file, one line."""
     lines: list[str] = []
     for rel in sorted(old.files.keys() | new.files.keys()):
         before, after = old.files.get(rel), new.files.get(rel)
         if before == after:
             continue
+        name = quote_name(rel)
         if after is None:
-            lines.append(f"- {rel}")
+            lines.append(f"- {name}")
             continue
-        defs = f": {'; '.join(after.defs)}" if after.defs else ""
+        defs = _defs_text(after.defs)
         if before is None:
-            lines.append(f"+ {rel} {human_size(after.size)}{defs}")
+            lines.append(f"+ {name} {human_size(after.size)}{defs}")
         else:
-            lines.append(f"~ {rel} {human_size(before.size)} → {human_size(after.size)}{defs}")
+            lines.append(f"~ {name} {human_size(before.size)} → {human_size(after.size)}{defs}")
     return lines

@@ -9,6 +9,9 @@ budget, each file headed by its path and line count:
     def main():
         return 1
 
+A path with a newline, a control or a bidi character is quoted in headers and notes the way git
+quotes it (`==> "evil\\nname.py" (1 line) <==`, `glmcode.quoting`): a header is always one line.
+
 Whole files are kept while they fit; the files that did not are named in one note at the end,
 with `hint` saying how to read them (the output budget's saved-file hint can replace it). Folders
 are walked the way git sees them (`glmcode.tools._walk`); vendored and generated folders
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glmcode import output_budget
+from glmcode.quoting import escape, quote_name
 from glmcode.tools import workspace
 from glmcode.tools._text import decode, encoding_name, normalise, sniff
 from glmcode.tools._walk import Entry, glob_matcher, walk
@@ -248,11 +252,12 @@ def _block(rel: str, data: bytes, total: int | None = None) -> _Text:
             for line in lines
         )
     count = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    name = quote_name(rel)
     if not text:
-        return _Text(rel, f"==> {rel} (empty) <==\n", 0)
+        return _Text(rel, f"==> {name} (empty) <==\n", 0)
     body = text if text.endswith("\n") else text + "\n"
     shown = count if total is None else total
-    return _Text(rel, f"==> {rel} ({plural(shown, 'line', number=f'{shown:,}')}{note}) <==\n{body}", count)
+    return _Text(rel, f"==> {name} ({plural(shown, 'line', number=f'{shown:,}')}{note}) <==\n{body}", count)
 
 
 def _head(path: Path, rel: str, room: int) -> str:
@@ -274,7 +279,8 @@ def _head(path: Path, rel: str, room: int) -> str:
     shown = head.count("\n") - 1
     if shown < 1:
         return ""
-    return f"{head}[... {rel} continues: read_file path={rel} offset={shown + 1} ...]\n\n"
+    name = quote_name(rel)
+    return f"{head}[... {name} continues: read_file path={name} offset={shown + 1} ...]\n\n"
 
 
 def _listing(items: list[str]) -> str:
@@ -307,7 +313,7 @@ def whole(selection: Selection) -> Iterator[str]:
         if isinstance(got, _Text):
             yield got.block + "\n"
         elif got is None:
-            yield f"==> {rel} (more than {WHOLE_FILE_BYTES:,} bytes: page it with read_file) <==\n\n"
+            yield f"==> {quote_name(rel)} (more than {WHOLE_FILE_BYTES:,} bytes: page it with read_file) <==\n\n"
 
 
 def render(selection: Selection, limit: int, hint: str | Callable[[], str] = LEFT_OUT_HINT) -> Rendered:
@@ -354,12 +360,13 @@ def render(selection: Selection, limit: int, hint: str | Callable[[], str] = LEF
     notes: list[str] = []
     if left_out:
         how = hint() if callable(hint) else hint
-        notes.append(f"[left out, over the output budget: {plural(len(left_out), 'file')}: {_listing(left_out)}; {how}]")
+        names = [quote_name(rel) for rel in left_out]
+        notes.append(f"[left out, over the output budget: {plural(len(left_out), 'file')}: {_listing(names)}; {how}]")
     if skipped:
-        listed = [f"{s.rel} ({s.reason})" for s in skipped]
+        listed = [f"{quote_name(s.rel)} ({s.reason})" for s in skipped]
         notes.append(f"[skipped: {_listing(listed)}]")
     if selection.missing:
-        notes.append(f"[not found: {'; '.join(selection.missing[:_LISTED])}]")
+        notes.append(f"[not found: {escape('; '.join(selection.missing[:_LISTED]))}]")
     if selection.capped:
         notes.append(f"[the search stopped at {MAX_FILES:,} files: name fewer or narrower paths]")
     note_text = "\n".join(notes)
