@@ -35,7 +35,7 @@ from pathlib import Path, PurePosixPath
 from glmcode import output_budget
 from glmcode.engine import outline
 from glmcode.quoting import escape, quote_name
-from glmcode.tools._reader import is_skipped_dir
+from glmcode.tools._reader import is_secret_name, is_skipped_dir
 from glmcode.tools._walk import Entry, walk
 from glmcode.tools.workspace import open_regular
 
@@ -67,7 +67,8 @@ class Scan:
     files: dict[str, FileInfo]
     """POSIX path relative to the root → info, in walk order."""
     skipped: tuple[str, ...]
-    """Vendored or generated folders not entered (`node_modules/`)."""
+    """Vendored or generated folders not entered (`node_modules/`) and secret-looking files not
+    mapped (`.env`, `certs/server.pem`: `_reader.is_secret_name`)."""
     capped: bool
     """True when `MAX_FILES` stopped the walk."""
 
@@ -140,6 +141,9 @@ class ProjectMap:
                     skipped.append(entry.rel + "/")
                 continue
             if not entry.is_regular:  # symlinks, FIFOs, sockets, devices: nothing to read
+                continue
+            if is_secret_name(entry.path.name):
+                skipped.append(entry.rel)
                 continue
             if len(files) >= MAX_FILES:
                 capped = True

@@ -19,7 +19,8 @@ are walked the way git sees them (`glmcode.tools._walk`); vendored and generated
 Every path is confined to the workspace (`glmcode.tools.workspace`): `..`, absolute paths and
 symlinks that lead out are refused, and symlinks met inside folders are not followed. Only
 regular files are ever opened (`workspace.open_regular`): a FIFO, socket or device is listed as
-skipped, never read (a FIFO would block the read forever).
+skipped, never read (a FIFO would block the read forever). Secret-looking files (`.env`, keys:
+`is_secret_name`) are listed as skipped by a folder or glob read; named themselves, they are read.
 """
 
 from __future__ import annotations
@@ -55,6 +56,25 @@ LEFT_OUT_HINT = "read them with read_files on fewer paths, or page a big one wit
 """How to get what did not fit: the default `hint` of `render`."""
 _LISTED = 40
 """Names listed at most in one note (skipped or left out); the rest are counted."""
+
+
+SECRET_REASON = "secret-looking file: name it explicitly to read it"
+"""Why a folder or glob read skipped a file `is_secret_name` matches."""
+_NOT_SECRET_ENV = frozenset({".env.example", ".env.sample", ".env.template"})
+"""`.env.*` files that by convention hold no secrets, only the variables' names."""
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a file called `name` (no folder) looks like it holds secrets: `.env`, `.env.*`
+    (not `.env.example`, `.env.sample`, `.env.template`), `*.pem`, `*.key`, `id_rsa*`, `id_ed25519*`.
+
+    Such files are not read by a folder or glob read (or mapped, or searched) unless named
+    themselves: the model gets a secret only when someone asks for that file.
+    """
+    lower = name.lower()
+    if lower == ".env" or (lower.startswith(".env.") and lower not in _NOT_SECRET_ENV):
+        return True
+    return lower.endswith((".pem", ".key")) or lower.startswith(("id_rsa", "id_ed25519"))
 
 
 def is_skipped_dir(name: str) -> bool:
@@ -165,6 +185,8 @@ def _collect_folder(root: Path, start: Path, selection: Selection) -> None:
                 selection._skip(entry.rel + "/", "vendored or generated folder")
         elif not entry.is_regular:
             selection._skip(entry.rel, workspace.NOT_REGULAR)
+        elif is_secret_name(entry.path.name):
+            selection._skip(entry.rel, SECRET_REASON)
         else:
             found.append((entry.rel, entry.path))
         if len(found) > MAX_FILES:
@@ -200,6 +222,9 @@ def _collect_glob(root: Path, pattern: str, selection: Selection) -> bool:
         matched = True
         if not entry.is_regular:
             selection._skip(entry.rel, workspace.NOT_REGULAR)
+            continue
+        if is_secret_name(entry.path.name):
+            selection._skip(entry.rel, SECRET_REASON)
             continue
         found.append((entry.rel, entry.path))
         if len(found) > MAX_FILES:
