@@ -77,3 +77,13 @@ def test_the_command_exits_2_before_any_request(glm_server, run_glmcode, repo: P
     assert glm_server.requests == []
     if kind != "file":
         assert list(target.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["sessions"], ["resume"], ["undo"]])
+def test_every_command_refuses_it_and_doctor_reports_it(run_glmcode, repo: Path, command: list[str]) -> None:
+    (repo / "state").mkdir()
+    (repo / ".glmcode").symlink_to("state")
+    done = run_glmcode(*command, cwd=repo)
+    assert done.returncode == 2 and "is a symlink" in done.stderr, done.stderr
+    doctor = run_glmcode("doctor", "--offline", cwd=repo)
+    assert doctor.returncode == 1 and "FAIL  config:" in doctor.stdout and "is a symlink" in doctor.stdout
