@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -37,8 +38,37 @@ def user_config_path() -> Path:
     return Path(xdg) / "glmcode" / "config.toml"
 
 
+STATE_DIR = ".glmcode"
+"""glmcode's own folder in a workspace: its config, sessions, runs, caches."""
+
+
 def repo_config_path(cwd: Path) -> Path:
-    return cwd / ".glmcode" / "config.toml"
+    """`<cwd>/.glmcode/config.toml`, the repo layer of the settings."""
+    return cwd / STATE_DIR / "config.toml"
+
+
+def check_state_dir(root: Path) -> None:
+    """Raise `ConfigError` (exit 2) unless `<root>/.glmcode` is missing or a real folder.
+
+    glmcode keeps other sessions' transcripts there and the tools are kept out of it by name: a
+    symlink would write transcripts wherever it points (outside the workspace, or into a folder
+    git tracks, where the tools read and write them as ordinary files), and a regular file there
+    would fail on the first write. Both are refused before anything is read or sent.
+    """
+    path = root / STATE_DIR
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if os.path.islink(path):
+        raise ConfigError(
+            f"{path} is a symlink (to {os.readlink(path)}): glmcode keeps its sessions there and refuses a link; "
+            "replace it with a real folder"
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{path} is not a folder: glmcode keeps its config and sessions there; move the file away")
 
 
 class Settings(BaseSettings):
@@ -203,8 +233,10 @@ def load_settings(cwd: Path, flags: dict[str, Any]) -> Settings:
     """Settings from every layer; `flags` holds only the options given on the command line.
 
     The TOML files are listed user first, repo second: pydantic-settings merges them with the
-    later file winning.
+    later file winning. Raises `ConfigError` for a bad setting or a `.glmcode` that is a symlink
+    or not a folder (`check_state_dir`).
     """
+    check_state_dir(cwd)
     files = [p for p in (user_config_path(), repo_config_path(cwd)) if p.is_file()]
     for path in files:
         _check_toml(path)

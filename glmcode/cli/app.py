@@ -76,11 +76,19 @@ def run_app(args: list[str]) -> int:
     return result if isinstance(result, int) else 0
 
 
-def _root(cwd: Path | None) -> Path:
+def _root(cwd: Path | None, *, check_state: bool = True) -> Path:
+    """The workspace: `--cwd` or the current folder, resolved. Raises `ConfigError` when it is
+    not a folder, or (with `check_state`; `doctor` reports it as a failed check instead) when
+    its `.glmcode` is a symlink or not a folder (`config.check_state_dir`)."""
+    from glmcode.config import check_state_dir
+
     root = (cwd or Path.cwd()).expanduser()
     if not root.is_dir():
         raise ConfigError(f"--cwd {root}: no such folder")
-    return root.resolve()
+    root = root.resolve()
+    if check_state:
+        check_state_dir(root)
+    return root
 
 
 def _flags(**options: Any) -> dict[str, Any]:
@@ -289,7 +297,7 @@ def doctor(
     """Check config, key, endpoint, git, AGENT.md and the sandbox."""
     from glmcode.cli.doctor import run_checks
 
-    root = _root(cwd)
+    root = _root(cwd, check_state=False)
     ok = True
     for passed, line in run_checks(root, _flags(provider=provider, base_url=base_url, api_key=api_key), offline=offline):
         sys.stdout.write(("ok    " if passed else "FAIL  ") + line + "\n")

@@ -11,12 +11,17 @@ files' first), then the deepest folders fold into one line each, then the text i
     src/ (12 files, 96K)
       app.py 4.1K: class App [run, stop]; def main
 
+A name with a newline, a control or a bidi character is quoted the way git quotes it
+(`"evil\\nREADME.md"`, `glmcode.quoting`) and definitions are escaped: each entry stays one line.
+
 `ProjectMap.scan` re-reads only files whose size or modification time changed, so checking at
 the start of each task whether the map changed costs a walk and a `stat` per file; the
 definitions are kept on disk too (`.glmcode/cache/outline.json`), so only a repository's first
 session pays for parsing (`ast` reads about 1 MB of Python in 0.3 s on a quiet core).
 `changes` says what changed between two scans, for the note appended to the next task's
-prompt (the system prompt is never rewritten mid-session).
+prompt (the system prompt is never rewritten mid-session). `save_scan` keeps the scan behind what
+the model was last given (`.glmcode/sessions/<id>/map.json`), so a resumed session sends only
+what changed since (or nothing), never the whole map again.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from pathlib import Path, PurePosixPath
 
 from glmcode import output_budget
 from glmcode.engine import outline
-from glmcode.tools._reader import is_skipped_dir
+from glmcode.quoting import escape, quote_name
+from glmcode.tools._reader import is_secret_name, is_skipped_dir
 from glmcode.tools._walk import Entry, walk
+from glmcode.tools.workspace import open_regular
 
 MAX_FILES = 20_000
 """Files mapped at most; past this the map says the count stopped."""
@@ -60,7 +67,8 @@ class Scan:
     files: dict[str, FileInfo]
     """POSIX path relative to the root → info, in walk order."""
     skipped: tuple[str, ...]
-    """Vendored or generated folders not entered (`node_modules/`)."""
+    """Vendored or generated folders not entered (`node_modules/`) and secret-looking files not
+    mapped (`.env`, `certs/server.pem`: `_reader.is_secret_name`)."""
     capped: bool
     """True when `MAX_FILES` stopped the walk."""
 
@@ -132,7 +140,10 @@ class ProjectMap:
                 if entry.rel not in self.exclude and is_skipped_dir(entry.path.name):
                     skipped.append(entry.rel + "/")
                 continue
-            if entry.is_symlink:
+            if not entry.is_regular:  # symlinks, FIFOs, sockets, devices: nothing to read
+                continue
+            if is_secret_name(entry.path.name):
+                skipped.append(entry.rel)
                 continue
             if len(files) >= MAX_FILES:
                 capped = True
@@ -157,7 +168,8 @@ class ProjectMap:
             return ()
         started = time.perf_counter()
         try:
-            text = entry.path.read_bytes().decode("utf-8", errors="replace")
+            with open_regular(entry.path) as f:
+                text = f.read().decode("utf-8", errors="replace")
         except OSError:
             return ()
         defs = tuple(outline.definitions(suffix, text))
@@ -198,14 +210,19 @@ def _tree(scan: Scan) -> _Folder:
     return root
 
 
+def _defs_text(defs: tuple[str, ...]) -> str:
+    """`: class A; def b` (escaped: a definition is read from the file, so it may hold anything), or ""."""
+    return f": {'; '.join(map(escape, defs))}" if defs else ""
+
+
 def _file_line(name: str, info: FileInfo, indent: str, with_defs: bool) -> str:
-    defs = f": {'; '.join(info.defs)}" if with_defs and info.defs else ""
-    return f"{indent}{name} {human_size(info.size)}{defs}"
+    defs = _defs_text(info.defs) if with_defs else ""
+    return f"{indent}{quote_name(name)} {human_size(info.size)}{defs}"
 
 
 def _folder_line(name: str, folder: _Folder, indent: str, folded: bool) -> str:
     files = "1 file" if folder.count == 1 else f"{folder.count:,} files"
-    return f"{indent}{name}/ ({files}, {human_size(folder.size)}{', not expanded' if folded else ''})"
+    return f"{indent}{quote_name(name)}/ ({files}, {human_size(folder.size)}{', not expanded' if folded else ''})"
 
 
 def _lines(folder: _Folder, scan: Scan, no_defs: set[str], folded: set[str], out: list[str]) -> None:
@@ -244,7 +261,7 @@ def render(scan: Scan, limit: int) -> str:
     if not scan.files:
         return ""
     root = _tree(scan)
-    skipped = f"\n(not mapped: {', '.join(scan.skipped)})" if scan.skipped else ""
+    skipped = f"\n(not mapped: {', '.join(map(quote_name, scan.skipped))})" if scan.skipped else ""
     capped = f"\n(mapping stopped at {MAX_FILES:,} files)" if scan.capped else ""
     head = f"{root.count:,} files, {human_size(root.size)}"
     room = limit - len(skipped) - len(capped) - 200
@@ -281,20 +298,54 @@ def render(scan: Scan, limit: int) -> str:
     return f"({head}; sizes in bytes, K = 1,000; top-level definitions after the colon)\n{body}{skipped}{capped}"
 
 
+SCAN_VERSION = 1
+"""Bumped when `save_scan`'s format changes: an older file then reads as no scan."""
+
+
+def save_scan(path: Path, scan: Scan) -> None:
+    """Write `scan` to `path` (JSON, atomically, folders made): what the model was given, so a
+    resumed session sends only what changed since. Raises `OSError` when it cannot be written."""
+    data = {
+        "version": SCAN_VERSION,
+        "files": {rel: [info.size, list(info.defs)] for rel, info in scan.files.items()},
+        "skipped": list(scan.skipped),
+        "capped": scan.capped,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_scan(path: Path) -> Scan | None:
+    """The scan `save_scan` wrote to `path`; None when there is none, or it is unreadable or of
+    another version (the caller then gives the whole map again)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != SCAN_VERSION:
+            return None
+        files = {str(rel): FileInfo(int(size), tuple(map(str, defs))) for rel, (size, defs) in data["files"].items()}
+        return Scan(files, tuple(map(str, data["skipped"])), bool(data["capped"]))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
 def changes(old: Scan, new: Scan) -> list[str]:
     """What changed from `old` to `new`, one line a file, sorted: `+ path 1.2K: defs` (new),
-    `- path` (gone), `~ path 1.2K → 1.4K: defs` (size or definitions changed)."""
+    `- path` (gone), `~ path 1.2K → 1.4K: defs` (size or definitions changed). Names are quoted
+    and definitions escaped as in the map (`glmcode.quoting`): one file, one line."""
     lines: list[str] = []
     for rel in sorted(old.files.keys() | new.files.keys()):
         before, after = old.files.get(rel), new.files.get(rel)
         if before == after:
             continue
+        name = quote_name(rel)
         if after is None:
-            lines.append(f"- {rel}")
+            lines.append(f"- {name}")
             continue
-        defs = f": {'; '.join(after.defs)}" if after.defs else ""
+        defs = _defs_text(after.defs)
         if before is None:
-            lines.append(f"+ {rel} {human_size(after.size)}{defs}")
+            lines.append(f"+ {name} {human_size(after.size)}{defs}")
         else:
-            lines.append(f"~ {rel} {human_size(before.size)} → {human_size(after.size)}{defs}")
+            lines.append(f"~ {name} {human_size(before.size)} → {human_size(after.size)}{defs}")
     return lines

@@ -224,8 +224,13 @@ class Session:
             self._map_scan = self._scan_map()
             self._map_fresh = True
             self.agent.append({"role": "system", "content": self.redactor.text(self.system_prompt())})
+            self._save_map_scan()
         else:
             self._restore(self.saved)
+            if self.config.settings.project_map:
+                from glmcode.engine.project_map import load_scan
+
+                self._map_scan = load_scan(self._map_scan_path)
             if self.task is None:
                 self.task = next((str(m.get("content") or "") for m in self.saved.messages if m.get("role") == "user"), None)
             self.agent.compact_first = self.saved.stopped_on_overflow
@@ -302,6 +307,20 @@ class Session:
             self._map = ProjectMap(self.root, cache_path=self.root / GLMCODE_DIR / "cache" / "outline.json")
         return self._map.scan()
 
+    @property
+    def _map_scan_path(self) -> Path:
+        """Where the scan behind the map the model was last given is kept: `.glmcode/sessions/<id>/map.json`."""
+        return self.root / GLMCODE_DIR / "sessions" / self.id / "map.json"
+
+    def _save_map_scan(self) -> None:
+        """Keep the scan the model was just given (best effort: without it, a resume sends the whole map)."""
+        if self._map_scan is None:
+            return
+        from glmcode.engine.project_map import save_scan
+
+        with contextlib.suppress(OSError):
+            save_scan(self._map_scan_path, self._map_scan)
+
     def task_text(self, text: str) -> str:
         """The first message of a task: `text` with its `@path` mentions attached, then, when the
         workspace changed since the model was given the project map, what changed.
@@ -329,7 +348,8 @@ class Session:
 
         limit = self.config.settings.project_map_chars
         previous, self._map_scan = self._map_scan, scan
-        if previous is None:
+        if previous is None:  # not given in this process, and no saved scan (a session from an older version)
+            self._save_map_scan()
             text = project_map.render(scan, limit)
             if any(text in str(m.get("content") or "") for m in self.conversation.messages if m.get("role") in ("system", "user")):
                 return ""
@@ -337,6 +357,7 @@ class Session:
         changed = project_map.changes(previous, scan)
         if not changed:
             return ""
+        self._save_map_scan()
         listed = "\n".join(changed)
         if len(listed) > limit // 2:
             return "\n\n" + prompts.render("project_map_new.md", map=project_map.render(scan, limit))

@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from glmcode.config import STATE_DIR, check_state_dir
 from glmcode.engine.events import Event, ReasoningDelta, TextDelta, ToolResultEvent
 from glmcode.errors import ConfigError
 from glmcode.redaction import Redactor
 
-GLMCODE_DIR = ".glmcode"
+GLMCODE_DIR = STATE_DIR
 _GITIGNORE = "# written by glmcode: its sessions and runs stay out of git\n*\n!config.toml\n"
 _ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 _PREFIXES = ("", "Error: ")
@@ -46,7 +47,12 @@ class TranscriptError(ConfigError):
 
 
 def glmcode_dir(root: Path) -> Path:
-    """`<root>/.glmcode`, created with a .gitignore that keeps sessions and runs out of git."""
+    """`<root>/.glmcode`, created with a .gitignore that keeps sessions and runs out of git.
+
+    Raises `ConfigError` when it is a symlink or not a folder (`config.check_state_dir`): a
+    transcript is never written through a link.
+    """
+    check_state_dir(root)
     folder = root / GLMCODE_DIR
     folder.mkdir(exist_ok=True)
     ignore = folder / ".gitignore"

@@ -9,12 +9,18 @@ budget, each file headed by its path and line count:
     def main():
         return 1
 
+A path with a newline, a control or a bidi character is quoted in headers and notes the way git
+quotes it (`==> "evil\\nname.py" (1 line) <==`, `glmcode.quoting`): a header is always one line.
+
 Whole files are kept while they fit; the files that did not are named in one note at the end,
 with `hint` saying how to read them (the output budget's saved-file hint can replace it). Folders
 are walked the way git sees them (`glmcode.tools._walk`); vendored and generated folders
 (`SKIPPED_DIRS`) are not entered but listed, unless named themselves; binaries are listed too.
 Every path is confined to the workspace (`glmcode.tools.workspace`): `..`, absolute paths and
-symlinks that lead out are refused, and symlinks met inside folders are not followed.
+symlinks that lead out are refused, and symlinks met inside folders are not followed. Only
+regular files are ever opened (`workspace.open_regular`): a FIFO, socket or device is listed as
+skipped, never read (a FIFO would block the read forever). Secret-looking files (`.env`, keys:
+`is_secret_name`) are listed as skipped by a folder or glob read; named themselves, they are read.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glmcode import output_budget
+from glmcode.quoting import escape, quote_name
 from glmcode.tools import workspace
 from glmcode.tools._text import decode, encoding_name, normalise, sniff
 from glmcode.tools._walk import Entry, glob_matcher, walk
@@ -49,6 +56,25 @@ LEFT_OUT_HINT = "read them with read_files on fewer paths, or page a big one wit
 """How to get what did not fit: the default `hint` of `render`."""
 _LISTED = 40
 """Names listed at most in one note (skipped or left out); the rest are counted."""
+
+
+SECRET_REASON = "secret-looking file: name it explicitly to read it"
+"""Why a folder or glob read skipped a file `is_secret_name` matches."""
+_NOT_SECRET_ENV = frozenset({".env.example", ".env.sample", ".env.template"})
+"""`.env.*` files that by convention hold no secrets, only the variables' names."""
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a file called `name` (no folder) looks like it holds secrets: `.env`, `.env.*`
+    (not `.env.example`, `.env.sample`, `.env.template`), `*.pem`, `*.key`, `id_rsa*`, `id_ed25519*`.
+
+    Such files are not read by a folder or glob read (or mapped, or searched) unless named
+    themselves: the model gets a secret only when someone asks for that file.
+    """
+    lower = name.lower()
+    if lower == ".env" or (lower.startswith(".env.") and lower not in _NOT_SECRET_ENV):
+        return True
+    return lower.endswith((".pem", ".key")) or lower.startswith(("id_rsa", "id_ed25519"))
 
 
 def is_skipped_dir(name: str) -> bool:
@@ -120,9 +146,7 @@ def collect(root: Path, paths: list[str]) -> Selection:
         if not path:
             continue
         if is_glob(path):
-            before = len(selection.files)
-            _collect_glob(root, path, selection)
-            if len(selection.files) == before and not selection.capped:
+            if not _collect_glob(root, path, selection) and not selection.capped:
                 selection.missing.append(f"{path}: matches no file (ignored files and vendored folders are not searched)")
             continue
         try:
@@ -159,6 +183,10 @@ def _collect_folder(root: Path, start: Path, selection: Selection) -> None:
         elif entry.is_dir:
             if _prune(entry):
                 selection._skip(entry.rel + "/", "vendored or generated folder")
+        elif not entry.is_regular:
+            selection._skip(entry.rel, workspace.NOT_REGULAR)
+        elif is_secret_name(entry.path.name):
+            selection._skip(entry.rel, SECRET_REASON)
         else:
             found.append((entry.rel, entry.path))
         if len(found) > MAX_FILES:
@@ -168,7 +196,9 @@ def _collect_folder(root: Path, start: Path, selection: Selection) -> None:
             return
 
 
-def _collect_glob(root: Path, pattern: str, selection: Selection) -> None:
+def _collect_glob(root: Path, pattern: str, selection: Selection) -> bool:
+    """Add the files `pattern` matches; whether it matched anything (files an earlier path
+    already selected count: such a glob is not missing, only adds nothing new)."""
     matcher = glob_matcher(pattern.removeprefix("./"))
     literal: list[str] = []
     for part in pattern.removeprefix("./").lstrip("/").split("/")[:-1]:
@@ -180,20 +210,29 @@ def _collect_glob(root: Path, pattern: str, selection: Selection) -> None:
         try:
             candidate = workspace.resolve(root, "/".join(literal), write=False)
         except ToolError:
-            return
+            return False
         if not candidate.is_dir():
-            return
+            return False
         start = candidate
     found: list[tuple[str, Path]] = []
+    matched = False
     for entry in walk(root, start, prune=_prune):
         if entry.is_dir or entry.is_symlink or not matcher.match_file(entry.rel):
+            continue
+        matched = True
+        if not entry.is_regular:
+            selection._skip(entry.rel, workspace.NOT_REGULAR)
+            continue
+        if is_secret_name(entry.path.name):
+            selection._skip(entry.rel, SECRET_REASON)
             continue
         found.append((entry.rel, entry.path))
         if len(found) > MAX_FILES:
             break
     for rel, path in sorted(found):
         if not selection._add(path, rel):
-            return
+            break
+    return matched
 
 
 @dataclass(frozen=True)
@@ -207,8 +246,10 @@ def _read(path: Path, rel: str, max_bytes: int) -> _Text | Skipped | None:
     """One file as its block (header and text), why it was not read, or None if it is a text
     file of more than `max_bytes` (it cannot fit)."""
     try:
-        with open(path, "rb") as f:
+        with workspace.open_regular(path) as f:
             data = f.read(max_bytes + 1)
+    except workspace.NotRegularFile:
+        return Skipped(rel, workspace.NOT_REGULAR)
     except OSError as e:
         return Skipped(rel, f"cannot be read: {e.strerror or e}")
     if sniff(data)[0] == "utf-8" and workspace.is_binary(data):
@@ -236,17 +277,18 @@ def _block(rel: str, data: bytes, total: int | None = None) -> _Text:
             for line in lines
         )
     count = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+    name = quote_name(rel)
     if not text:
-        return _Text(rel, f"==> {rel} (empty) <==\n", 0)
+        return _Text(rel, f"==> {name} (empty) <==\n", 0)
     body = text if text.endswith("\n") else text + "\n"
     shown = count if total is None else total
-    return _Text(rel, f"==> {rel} ({plural(shown, 'line', number=f'{shown:,}')}{note}) <==\n{body}", count)
+    return _Text(rel, f"==> {name} ({plural(shown, 'line', number=f'{shown:,}')}{note}) <==\n{body}", count)
 
 
 def _head(path: Path, rel: str, room: int) -> str:
     """The first lines of a file too big for the budget, within `room` characters, and where to go on."""
     try:
-        with open(path, "rb") as f:
+        with workspace.open_regular(path) as f:
             data = f.read(room)
             if sniff(data)[0] != "utf-8":  # its first lines cannot be cut at a b"\n": named in the note only
                 return ""
@@ -262,7 +304,8 @@ def _head(path: Path, rel: str, room: int) -> str:
     shown = head.count("\n") - 1
     if shown < 1:
         return ""
-    return f"{head}[... {rel} continues: read_file path={rel} offset={shown + 1} ...]\n\n"
+    name = quote_name(rel)
+    return f"{head}[... {name} continues: read_file path={name} offset={shown + 1} ...]\n\n"
 
 
 def _listing(items: list[str]) -> str:
@@ -295,7 +338,7 @@ def whole(selection: Selection) -> Iterator[str]:
         if isinstance(got, _Text):
             yield got.block + "\n"
         elif got is None:
-            yield f"==> {rel} (more than {WHOLE_FILE_BYTES:,} bytes: page it with read_file) <==\n\n"
+            yield f"==> {quote_name(rel)} (more than {WHOLE_FILE_BYTES:,} bytes: page it with read_file) <==\n\n"
 
 
 def render(selection: Selection, limit: int, hint: str | Callable[[], str] = LEFT_OUT_HINT) -> Rendered:
@@ -342,12 +385,13 @@ def render(selection: Selection, limit: int, hint: str | Callable[[], str] = LEF
     notes: list[str] = []
     if left_out:
         how = hint() if callable(hint) else hint
-        notes.append(f"[left out, over the output budget: {plural(len(left_out), 'file')}: {_listing(left_out)}; {how}]")
+        names = [quote_name(rel) for rel in left_out]
+        notes.append(f"[left out, over the output budget: {plural(len(left_out), 'file')}: {_listing(names)}; {how}]")
     if skipped:
-        listed = [f"{s.rel} ({s.reason})" for s in skipped]
+        listed = [f"{quote_name(s.rel)} ({s.reason})" for s in skipped]
         notes.append(f"[skipped: {_listing(listed)}]")
     if selection.missing:
-        notes.append(f"[not found: {'; '.join(selection.missing[:_LISTED])}]")
+        notes.append(f"[not found: {escape('; '.join(selection.missing[:_LISTED]))}]")
     if selection.capped:
         notes.append(f"[the search stopped at {MAX_FILES:,} files: name fewer or narrower paths]")
     note_text = "\n".join(notes)

@@ -2,7 +2,8 @@
 
 Honours `.gitignore` files at every level (a deeper file overrides a shallower one, `!`
 re-includes) and `.git/info/exclude`; never enters `.git`; lists symlinks without following
-them. A folder the caller names explicitly is walked even if it is itself ignored (so
+them, and says which entries are regular files (a FIFO, socket or device is listed but must
+never be opened: see `workspace.open_regular`). A folder the caller names explicitly is walked even if it is itself ignored (so
 `node_modules` can be looked into on purpose); the ignore files inside it still apply.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import pathspec
 
 from glmcode.tools.base import ToolError
+from glmcode.tools.workspace import open_regular
 
 _Chain = tuple[tuple[str, pathspec.GitIgnoreSpec], ...]
 """(folder relative to the root with a trailing slash, or "" for the root; its ignore spec), shallowest first."""
@@ -32,11 +34,16 @@ class Entry:
     """POSIX path relative to the workspace root."""
     is_dir: bool
     is_symlink: bool
+    is_regular: bool
+    """A regular file: not a folder, symlink, FIFO, socket or device (only these are ever opened)."""
 
 
 def _load(path: Path) -> pathspec.GitIgnoreSpec | None:
+    """The ignore spec in the file `path`; None when it is missing, empty or not a regular file
+    (a FIFO named `.gitignore` must not hang the walk)."""
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        with open_regular(path) as f:
+            lines = f.read().decode("utf-8", errors="replace").splitlines()
     except OSError:
         return None
     spec = pathspec.GitIgnoreSpec.from_lines(lines)
@@ -100,13 +107,14 @@ def walk(root: Path, start: Path, prune: Callable[[Entry], bool] | None = None) 
             try:
                 is_symlink = item.is_symlink()
                 is_dir = not is_symlink and item.is_dir(follow_symlinks=False)
+                is_regular = not is_symlink and not is_dir and item.is_file(follow_symlinks=False)
             except OSError:
                 continue
             rel = prefix + item.name
             if _ignored(chain, rel, is_dir):
                 continue
             path = Path(item.path)
-            entry = Entry(path=path, rel=rel, is_dir=is_dir, is_symlink=is_symlink)
+            entry = Entry(path=path, rel=rel, is_dir=is_dir, is_symlink=is_symlink, is_regular=is_regular)
             yield entry
             if is_dir and not (prune is not None and prune(entry)):
                 queue.append((path, chain))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,13 +67,16 @@ def _load(path: Path, shown: str) -> TextFile:
     try:
         if path.is_dir():
             raise ToolError(f"{shown} is a directory; edit_file edits one file")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ToolError(
-                f"{shown} is larger than {MAX_FILE_BYTES:,} bytes; edit_file does not edit files that large"
-            )
-        data = path.read_bytes()
+        with workspace.open_regular(path) as f:
+            if os.fstat(f.fileno()).st_size > MAX_FILE_BYTES:
+                raise ToolError(
+                    f"{shown} is larger than {MAX_FILE_BYTES:,} bytes; edit_file does not edit files that large"
+                )
+            data = f.read()
     except FileNotFoundError:
         raise ToolError(f"{shown} does not exist; use write_file to create a new file") from None
+    except workspace.NotRegularFile:
+        raise ToolError(f"{shown} is {workspace.NOT_REGULAR}; edit_file edits files only") from None
     except OSError as e:
         raise ToolError(f"cannot read {shown}: {e.strerror or e}") from None
     encoding, _ = sniff(data)

@@ -156,7 +156,7 @@ class ReadFile(Tool[ReadFileArgs]):
             raise ToolError(f"{shown} is not a regular file (a device, socket or pipe); read_file reads files only")
         page_chars = ctx.output_chars - NOTES_ROOM
         try:
-            with open(path, "rb") as f:
+            with workspace.open_regular(path) as f:
                 if info.st_size <= WHOLE_FILE_BYTES:
                     return _read_whole(f.read(), shown, args.offset, args.limit, page_chars)
                 if sniff(f.read(4))[0] != "utf-8":

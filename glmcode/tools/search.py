@@ -9,6 +9,7 @@ from pydantic import Field
 
 from glmcode import output_budget
 from glmcode.tools import saved_outputs, workspace
+from glmcode.tools._reader import is_secret_name
 from glmcode.tools._text import decode, normalise, sniff
 from glmcode.tools._walk import Entry, glob_matcher, walk
 from glmcode.tools.base import (
@@ -19,6 +20,7 @@ from glmcode.tools.base import (
     ToolResult,
     one_line,
 )
+from glmcode.wording import plural
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """Larger files are skipped (generated data, bundles) and counted in the note."""
@@ -57,13 +59,15 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 
 def _text(path: Path) -> str | None:
-    """The file's text, decoded as read_file decodes it, every line ending `\\n`; None if binary or unreadable.
+    """The file's text, decoded as read_file decodes it, every line ending `\\n`; None if binary,
+    unreadable or not a regular file (a FIFO is never opened for reading: it would block).
 
     Lines are numbered as read_file and edit_file number them (LF, CRLF and a lone CR end a line);
     UTF-16 and UTF-32 files with a byte-order mark are searched too.
     """
     try:
-        data = path.read_bytes()
+        with workspace.open_regular(path) as f:
+            data = f.read()
     except OSError:
         return None
     if sniff(data)[0] == "utf-8" and workspace.is_binary(data):
@@ -71,18 +75,21 @@ def _text(path: Path) -> str | None:
     return normalise(decode(data).text)
 
 
-def _files(root: Path, start: Path, glob: str | None) -> list[Entry]:
+def _files(root: Path, start: Path, glob: str | None) -> tuple[list[Entry], int]:
+    """The regular files to search under `start` (or `start` itself, a file), and how many
+    secret-looking files (`.env`, keys) were left out: only a file named as the path is searched."""
     if start.is_file():
-        return [Entry(path=start, rel=workspace.rel(root, start), is_dir=False, is_symlink=False)]
+        return [Entry(path=start, rel=workspace.rel(root, start), is_dir=False, is_symlink=False, is_regular=True)], 0
     prefix = "" if start == root else workspace.rel(root, start) + "/"
     matcher = glob_matcher(glob) if glob and glob.strip() else None
-    return [
+    entries = [
         entry
         for entry in walk(root, start)
-        if not entry.is_dir
-        and not entry.is_symlink
+        if entry.is_regular
         and (matcher is None or matcher.match_file(entry.rel[len(prefix) :]))
     ]
+    kept = [entry for entry in entries if not is_secret_name(entry.path.name)]
+    return kept, len(entries) - len(kept)
 
 
 class Search(Tool[SearchArgs]):
@@ -107,7 +114,8 @@ class Search(Tool[SearchArgs]):
             raise ToolError(f"{place} does not exist; use list_files to find the right path")
         shown = output_budget.HeadTail(ctx.output_chars, keep_full=True)
         total = files_matched = files_searched = too_big = 0
-        for entry in _files(ctx.root, start, args.glob):
+        entries, secrets = _files(ctx.root, start, args.glob)
+        for entry in entries:
             try:
                 if entry.path.stat().st_size > MAX_FILE_BYTES:
                     too_big += 1
@@ -134,6 +142,8 @@ class Search(Tool[SearchArgs]):
             limit = f"{MAX_FILE_BYTES / 2**20:g} MB" if MAX_FILE_BYTES >= 2**20 else f"{MAX_FILE_BYTES:,} bytes"
             files = "1 file" if too_big == 1 else f"{too_big:,} files"
             notes.append(f"[{files} over {limit} not searched]")
+        if secrets:
+            notes.append(f"[{plural(secrets, 'secret-looking file')} (.env, keys) not searched: give one as the path to search it]")
         if not total:
             where = f" in files matching {args.glob!r}" if args.glob else ""
             head = f"No matches for {args.pattern!r} in {place}{where} ({files_searched:,} text files searched)."

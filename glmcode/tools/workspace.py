@@ -7,7 +7,9 @@ symlinked parent directory that points outside the root is refused, whatever its
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from glmcode.tools.base import ToolError
 
@@ -29,7 +31,9 @@ def resolve(ctx_root: Path, path: str, *, write: bool, readable: Path | None = N
     inside it. With `write=True`, anything inside a `.git` folder is refused as well. glmcode's
     own `.glmcode/` folder is refused too — for reading, all of it but `readable` (a folder
     inside it: the session's saved outputs) — so a tool neither rewrites glmcode's state nor
-    reads other sessions' transcripts.
+    reads other sessions' transcripts. That folder is compared resolved too: were `.glmcode` a
+    symlink (sessions refuse to start with one, but a command can make one mid-session), the
+    folder it leads to is refused under any name.
     """
     if not isinstance(path, str) or not path.strip():
         raise ToolError("the path is empty: give a file path relative to the workspace root, e.g. `src/main.py`")
@@ -53,7 +57,8 @@ def resolve(ctx_root: Path, path: str, *, write: bool, readable: Path | None = N
     parts = resolved.relative_to(root).parts
     if write and any(part.casefold() == ".git" for part in parts):
         raise ToolError(f"the path {path!r} is inside a .git folder: git's own files are never written by tools")
-    if parts and parts[0].casefold() == GLMCODE_DIR:
+    state = Path(os.path.realpath(root / GLMCODE_DIR))
+    if (parts and parts[0].casefold() == GLMCODE_DIR) or resolved == state or state in resolved.parents:
         allowed = Path(os.path.realpath(readable)) if readable is not None else None
         if write or allowed is None or (resolved != allowed and allowed not in resolved.parents):
             raise ToolError(
@@ -73,6 +78,36 @@ def rel(root: Path, path: Path) -> str:
         except ValueError:
             return Path(path).as_posix()
     return relative or "."
+
+
+class NotRegularFile(OSError):
+    """`open_regular` met something that is not a regular file (a FIFO, socket or device)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(0, NOT_REGULAR, str(path))
+
+
+NOT_REGULAR = "not a regular file (a pipe, socket or device)"
+"""Why `open_regular` refused a path: the words callers show."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading bytes, if it is a regular file; raises `NotRegularFile` (an
+    `OSError`) for anything else, and `OSError` when it cannot be opened.
+
+    Opening never blocks: a FIFO with no writer would hang a plain `open` forever (no timeout
+    reaches a blocked `open`), so the file is opened non-blocking and checked with `fstat` on
+    the open descriptor (no window between the check and the read).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(path)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def is_binary(sample: bytes) -> bool:

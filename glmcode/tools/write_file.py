@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,13 +57,15 @@ def _existing(path: Path, shown: str) -> tuple[bool, bytes | None, TextFile | No
     if path.is_dir():
         raise ToolError(f"{shown} is a directory; write_file writes files only")
     try:
-        large = path.stat().st_size > MAX_FILE_BYTES
-        with open(path, "rb") as f:
+        with workspace.open_regular(path) as f:
+            large = os.fstat(f.fileno()).st_size > MAX_FILE_BYTES
             data = f.read(HEAD_BYTES if large else MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         return False, None, None
     except NotADirectoryError:
         raise ToolError(f"cannot write {shown}: a parent path is a file, not a folder") from None
+    except workspace.NotRegularFile:
+        raise ToolError(f"{shown} is {workspace.NOT_REGULAR}; write_file writes files only") from None
     except OSError as e:
         raise ToolError(f"cannot write {shown}: {e.strerror or e}") from None
     encoding, bom = sniff(data)

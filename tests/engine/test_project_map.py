@@ -187,18 +187,46 @@ def test_a_changed_file_is_a_note_in_the_next_task_never_a_rewrite(glm_server, p
     assert messages_of(requests[2])[: len(messages_of(requests[1]))] == messages_of(requests[1])
 
 
-def test_a_resumed_session_gets_the_map_again_only_if_it_changed(glm_server, project: Path) -> None:
-    glm_server.script([ScriptedTurn(content="one"), ScriptedTurn(content="two"), ScriptedTurn(content="three")])
+def test_a_resumed_session_gets_only_what_changed_since_the_map_it_was_given(glm_server, project: Path) -> None:
+    glm_server.script([ScriptedTurn(content=str(n)) for n in range(4)])
     engine = Engine(project, glm_server.url)
     run = engine.run("first")
     session_id = run.result["session_id"]
     engine.resume(session_id, "again")
     assert messages_of(glm_server.requests[1])[-1]["content"] == "again"
     (project / "new.py").write_text("class New:\n    pass\n")
+    (project / "src" / "web" / "app.ts").write_text("export class App {}\nexport function boot() {}\n")
+    (project / "README.md").unlink()
     engine.resume(session_id, "once more")
     last = messages_of(glm_server.requests[2])[-1]["content"]
+    assert last == (
+        "once more\n\n---\nFiles changed since the project map was given (+ new, - gone, ~ changed; the map is otherwise as it was):\n"
+        "- README.md\n+ new.py 20B: class New\n~ src/web/app.ts 20B → 46B: class App; function boot"
+    )
+    engine.resume(session_id, "and again")
+    assert messages_of(glm_server.requests[3])[-1]["content"] == "and again"
+    assert all(system_of(r) == system_of(glm_server.requests[0]) for r in glm_server.requests)
+
+
+def test_a_session_without_a_saved_scan_gets_the_whole_map_on_resume(glm_server, project: Path) -> None:
+    glm_server.script([ScriptedTurn(content="one"), ScriptedTurn(content="two")])
+    engine = Engine(project, glm_server.url)
+    session_id = engine.run("first").result["session_id"]
+    (project / ".glmcode" / "sessions" / session_id / "map.json").unlink()  # as a session of an older version
+    (project / "new.py").write_text("class New:\n    pass\n")
+    engine.resume(session_id, "once more")
+    last = messages_of(glm_server.requests[1])[-1]["content"]
     assert last.startswith("once more\n\n---\nThe project map as it is now")
     assert "\nnew.py 20B: class New\n" in last
+
+
+def test_a_saved_scan_reads_back_equal(tmp_path: Path) -> None:
+    scan = Scan({"a.py": FileInfo(12, ("def f", "class C [run]")), "b/c.txt": FileInfo(0)}, ("node_modules/",), True)
+    project_map.save_scan(tmp_path / "s" / "map.json", scan)
+    assert project_map.load_scan(tmp_path / "s" / "map.json") == scan
+    (tmp_path / "s" / "map.json").write_text('{"version": 0}')
+    assert project_map.load_scan(tmp_path / "s" / "map.json") is None
+    assert project_map.load_scan(tmp_path / "missing.json") is None
 
 
 def test_the_setting_turns_it_off(glm_server, project: Path) -> None:

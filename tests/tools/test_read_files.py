@@ -171,3 +171,18 @@ def test_with_saved_outputs_the_whole_text_is_saved_and_named(project: Path) -> 
     assert page.ok and "    29\t==> many/f7.txt (2 lines) <==\n    30\tfile 7\n" in page.output
     fits = registry.run(registry.bind("read_files", {"paths": ["README.md"]}), ctx, call_id="c11")
     assert fits.ok and not (folder / "c11.txt").exists()
+
+
+@pytest.mark.parametrize("paths", [["src/pkg/", "src/pkg/*.py"], ["src/", "src/**/*.py"], ["src/pkg/*.py", "src/pkg/core.py", "src/**/core.py"]])
+def test_a_glob_whose_files_were_already_selected_is_not_missing(call, project: Path, paths: list[str]) -> None:
+    result = call("read_files", {"paths": paths})
+    assert result.ok, result.output
+    assert "not found" not in result.output and "matches no file" not in result.output
+    headers = blocks(result.output)
+    assert len(headers) == len(set(headers)) and "==> src/pkg/core.py (2 lines) <==" in headers
+
+
+def test_a_glob_that_matches_nothing_is_still_missing_next_to_one_that_does(call, project: Path) -> None:
+    result = call("read_files", {"paths": ["src/pkg/core.py", "*.rs"]})
+    assert result.ok, result.output
+    assert "[not found: *.rs: matches no file" in result.output
