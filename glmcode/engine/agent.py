@@ -286,14 +286,22 @@ class Agent:
         self.conversation.restart(messages)
 
     def _request(self, side: bytes | None = None) -> AssistantTurn:
-        """One request: the conversation's body, or the `side` body (whose partial answer, if
-        cancelled, is not kept)."""
+        """One request: the conversation's body, or the `side` body (a compaction summary).
+
+        Only the conversation's own answer streams as `text`/`reasoning` events: a side request's
+        text is not the answer (its outcome is the `compaction` event), and its partial answer,
+        if cancelled, is not kept."""
         def on_delta(kind: str, text: str) -> None:
             self.emit(ReasoningDelta(text=text) if kind == "reasoning" else TextDelta(text=text))
 
+        def quiet(kind: str, text: str) -> None:
+            """A side request's deltas: not shown (the `compaction` event says what happened)."""
+
         body = self.conversation.request_body() if side is None else side
         try:
-            turn = self.client.complete(body, on_delta, turn_number=self.turns, param_types=self._param_types())
+            turn = self.client.complete(
+                body, on_delta if side is None else quiet, turn_number=self.turns, param_types=self._param_types()
+            )
         except RequestCancelled as cancelled:
             partial = cancelled.partial
             if side is None and partial is not None and (partial.content or partial.reasoning):

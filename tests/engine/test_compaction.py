@@ -247,6 +247,21 @@ def test_the_summary_request_puts_its_instruction_in_the_last_tool_result(glm_se
     assert "read mid.txt a few times" in after[1]["content"], "the task is kept verbatim"
 
 
+def test_the_summary_request_streams_nothing_as_the_answer(glm_server, engine: Engine, repo: Path):
+    glm_server.side_answers = lambda request: (
+        ScriptedTurn(reasoning="SIDE-THOUGHT", content="SIDE-SUMMARY") if is_summary_request(request) else None
+    )
+    run = small_window_run(glm_server, engine, repo)
+    assert run.returncode == 0, run.result
+    assert run.of_type("compaction")
+    answer = "".join(e["text"] for e in run.of_type("text"))
+    thoughts = "".join(e["text"] for e in run.of_type("reasoning"))
+    assert answer == "finished", "only the real answer streams as text"
+    assert "SIDE" not in thoughts
+    after = real_requests(glm_server)[-1].json["messages"]
+    assert "SIDE-SUMMARY" in after[1]["content"], "the summary still reaches the compacted history"
+
+
 def test_a_tool_call_in_the_summary_answer_is_answered_and_the_summary_asked_again(glm_server, engine: Engine, repo: Path):
     asked: list[dict[str, Any]] = []
 
