@@ -229,6 +229,7 @@ class Agent:
             if self.compact_first:  # the provider refused this history before the session stopped
                 compactor.learn(self.conversation.size_bytes())
                 self.compact_first = False
+                self.fit_output_budget()
             self.compact()
             self.budget.check(self.run_turns, self.run_usage.cost_usd)
         while True:
@@ -250,6 +251,7 @@ class Agent:
         assert compactor is not None
         size = self.conversation.size_bytes()
         compactor.overflowed(size, overflow.window)
+        self.fit_output_budget()
         if not compactor.can_compact(self.conversation):
             raise compactor.does_not_fit(self.estimator.tokens(size)) from None
         self.emit(Error(kind="context_overflow", message=f"{overflow.message}; compacting and retrying"))
@@ -268,11 +270,19 @@ class Agent:
         if self.compactor is None:
             return False
         event = self.compactor.compact(self.conversation, ask=self._ask_side, commit=self._commit, kept=self._kept(), keep_share=keep_share)
+        self.fit_output_budget()  # the summary request may have been refused too
         if event is None:
             return False
         self.emit(event)
         self.last_prompt_tokens = event.tokens_after
         return True
+
+    def fit_output_budget(self) -> None:
+        """Size the tool-output budget (`ctx.output_chars`, characters) from the input the host
+        accepts: the configured window, or the lower limit the compactor learned from a refusal,
+        so that a result still fits the requests the host takes (`Config.output_chars_within`)."""
+        learned = self.compactor.learned_limit if self.compactor is not None else None
+        self.ctx.output_chars = self.client.config.output_chars_within(learned)
 
     def _ask_side(self, body: bytes) -> AssistantTurn:
         """One side request (the compaction summary), budgets checked first; nothing enters the history."""
