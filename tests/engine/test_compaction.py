@@ -354,6 +354,7 @@ def test_a_host_without_usage_gets_an_estimate_said_as_such(glm_server, engine: 
     assert usage["estimated"] is True
     assert abs(usage["prompt_tokens"] - len(glm_server.requests[0].body) / 3) <= 1
     assert usage["completion_tokens"] > 0
+    assert run.result["usage"]["estimated"] is True, "the result says its totals are an estimate"
 
 
 # -- on disk: a kill at any point resumes well-formed --------------------------------------------
