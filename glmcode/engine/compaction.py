@@ -128,10 +128,8 @@ def render_state(plan: list[PlanStep], explanation: str | None, goal: GoalState 
         rounds.append(f"- verify {number + 1}: {lines or 'no checks'}")
     history = prompts.render("compacted_history.md", rounds="\n".join(rounds)) if rounds else ""
     commands = ", ".join(f"`{command}`" for command in goal.verify_commands) or "(none declared)"
-    return prompts.render(
-        "compacted_goal.md", stage=goal.stage, round=goal.round, max_rounds=goal.max_fix_rounds,
-        commands=commands, plan=plan_block, history=history,
-    )
+    header = prompts.render("compacted_goal.md", stage=goal.stage, round=goal.round, max_rounds=goal.max_fix_rounds, commands=commands)
+    return "\n\n".join(part.strip("\n") for part in (header, plan_block, history) if part.strip()) + "\n"
 
 
 class Compactor:
@@ -309,8 +307,9 @@ class Compactor:
 
 
 def _block(text: str) -> str:
-    """An optional section of `compacted.md`: `text` and a blank line after it, or nothing."""
-    return f"{text.rstrip()}\n\n" if text.strip() else ""
+    """An optional section of `compacted.md`: `text` (its leading and trailing blank lines
+    dropped) and one blank line after it, or nothing."""
+    return f"{text.strip(chr(10)).rstrip()}\n\n" if text.strip() else ""
 
 
 def summary_body(conversation: Conversation, limit_bytes: int) -> tuple[bytes, bool]:

@@ -86,8 +86,9 @@ class APIFailure(Exception):
 
     def describe(self, provider: str) -> str:
         """One line for the user: provider, error code, HTTP status, message (a `connection`
-        failure's message names the URL it could not reach and stands alone)."""
-        if self.kind == "connection":
+        failure's message names the URL it could not reach and stands alone, and so does a
+        failure the host sent no error for, such as a content-filter finish reason)."""
+        if self.kind == "connection" or (self.kind == "content_filter" and self.code is None and self.status is None):
             return self.message
         where = "".join(
             part for part in (f" {self.code}" if self.code else "", f" (HTTP {self.status})" if self.status else "")
@@ -380,7 +381,8 @@ FINISHED = frozenset({"stop", "tool_calls", "function_call", "length"})
 """Finish reasons of a complete answer (`length`: cut by the output limit, the agent continues
 it; `function_call`: the legacy OpenAI spelling of `tool_calls`)."""
 FILTERED = frozenset({"sensitive", "content_filter"})
-"""The provider's content filter stopped the answer: fail, not retried (Z.ai code 1301), exit 3."""
+"""The provider's content filter stopped the answer: fail, not retried, exit 3 (the host sends no
+error code with a finish reason, so none is claimed; Z.ai's in-stream error for it is 1301)."""
 DROPPED = frozenset({"network_error", "error", "abort", "aborted"})
 """The provider broke the answer off: retried like a dropped stream, then failed with the cause."""
 CONTEXT_EXCEEDED = "model_context_window_exceeded"
@@ -406,8 +408,8 @@ def _check_finish(accumulator: TurnAccumulator) -> None:
         raise APIFailure(f"the provider broke the answer off (finish_reason {reason})", retryable=True, kind="stream")
     if reason in FILTERED:
         raise APIFailure(
-            f"the provider's content filter stopped the response (finish_reason {reason})",
-            retryable=False, code="1301", kind="content_filter",
+            f"the provider's content filter stopped the answer (finish_reason {reason})",
+            retryable=False, kind="content_filter",
         )
     if reason == CONTEXT_EXCEEDED:
         raise ContextOverflow(f"the conversation no longer fits the model's context window (finish_reason {reason})")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from glmcode import prompts
+from glmcode.model.turn import AssistantTurn
 from glmcode.testing import ScriptedTurn
 from glmcode.testing.engine import Engine, answer_summaries, call, is_summary_request
 from glmcode.testing.glm_http import RecordedRequest
@@ -418,3 +419,43 @@ def test_a_new_context_window_mid_session_moves_the_threshold(engine: Engine):
     session.reconfigure(context_window=20_000)
     assert session.agent.compactor.window.context_window == 20_000 and session.agent.compactor.window.usable == 15_000
 
+
+
+# -- the compacted message's layout ---------------------------------------------------------------
+
+@pytest.mark.parametrize("latest", [False, True])
+@pytest.mark.parametrize("state", ["", "plan", "goal", "goal+plan", "goal+plan+history"])
+def test_the_compacted_message_has_one_blank_line_between_sections(latest: bool, state: str):
+    from glmcode.engine.compaction import Compactor, Kept, Window, render_state
+    from glmcode.engine.goal_state import GoalState
+    from glmcode.engine.verify import Check
+    from glmcode.model.conversation import Conversation
+    from glmcode.model.tokens import TokenEstimator
+    from glmcode.tools.base import PlanStep
+
+    plan = [PlanStep(step="fix add", status="in_progress")] if "plan" in state else []
+    goal = None
+    if "goal" in state:
+        goal = GoalState(goal="make it work", stage="implement", verify_commands=["pytest"])
+        if "history" in state:
+            goal.history = [[Check(kind="command", name="pytest", passed=False, exit_code=1)]]
+    conversation = Conversation({"model": "m"})
+    for message in [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "the task"},
+        {"role": "assistant", "content": "first answer"},
+        *([{"role": "user", "content": "a later instruction"}] if latest else []),
+        {"role": "assistant", "content": "second answer"},
+    ]:
+        conversation.append(message)
+    compactor = Compactor(Window(100_000, 1000), TokenEstimator())
+    committed: list[list[dict[str, Any]]] = []
+    kept = Kept(task="the task", state=render_state(plan, "python check.py" if plan else None, goal))
+    compactor.compact(conversation, ask=lambda body: AssistantTurn(content="the summary"), commit=committed.append, kept=kept, keep_share=0.0)
+    text = committed[0][1]["content"]
+    assert "\n\n\n" not in text, text
+    assert ("## The latest instruction" in text) == latest
+    assert ("## Goal state" in text) == ("goal" in state) and ("## The plan" in text) == ("plan" in state)
+    for heading in re.findall(r"(?m)^## .*$", text):
+        before = text[: text.index(heading)]
+        assert before.endswith("\n\n") and not before.endswith("\n\n\n"), heading
