@@ -109,6 +109,9 @@ class Agent:
         self._checkpoint = checkpoint
         self._checkpoint_due = False
         self.turns = 0
+        """Model turns of the session: requests of the conversation itself. Side requests (the
+        compaction summary) are not turns: they count in `usage.requests` and against the cost
+        budget, never against `max_turns`."""
         self.usage = UsageTotals()
         """Usage of the whole session."""
         self.run_usage = UsageTotals()
@@ -264,7 +267,8 @@ class Agent:
         """Compact the conversation now (emits `compaction`); False when there is no turn to drop
         (or no compactor). `keep_share` overrides the share of the window kept turns may fill.
 
-        The summary is a side request (checked against the budgets, counted like any other);
+        The summary is a side request (checked against the budgets, its usage and cost counted
+        like any other request's, but not a turn: `max_turns` counts the model's own turns);
         its errors but an overflow propagate with the conversation unchanged.
         """
         if self.compactor is None:
@@ -318,8 +322,8 @@ class Agent:
                 self.append(partial.to_message())
             self._raise_if_stopped()
             raise Interrupted("the request was cancelled") from None
-        self.turns += 1
-        if side is None:
+        if side is None:  # a side request (the compaction summary) counts against cost, not turns
+            self.turns += 1
             self._checkpoint_due = True
         self._emit_usage(turn, len(body))
         return turn

@@ -348,6 +348,17 @@ def test_the_summary_request_counts_against_the_cost_budget(glm_server, engine: 
     assert [is_summary_request(r.json) for r in glm_server.requests] == [False, False, True]
 
 
+def test_summary_requests_are_not_turns(glm_server, engine: Engine, repo: Path):
+    glm_server.side_answers = answer_summaries()
+    run = small_window_run(glm_server, engine, repo, turns=6, max_turns=7)  # 7 model turns
+
+    assert run.returncode == 0, run.result
+    summaries = [r for r in glm_server.requests if is_summary_request(r.json)]
+    assert summaries, "the run compacted"
+    assert run.result["turns"] == 7, "only the model's own turns count"
+    assert run.result["usage"]["requests"] == 7 + len(summaries), "the summary requests' usage is counted"
+
+
 def test_a_host_without_usage_gets_an_estimate_said_as_such(glm_server, engine: Engine):
     glm_server.script([ScriptedTurn(content="hi", usage={})])
     run = engine.run("hello")
