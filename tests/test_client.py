@@ -456,6 +456,15 @@ def test_context_window_exceeded_raises_its_own_error(tmp_path: Path) -> None:
     assert isinstance(caught.value, APIFailure) and (caught.value.kind, caught.value.retryable) == ("context_overflow", False)
 
 
+def test_context_window_exceeded_after_some_output_is_an_answer_cut_off(tmp_path: Path) -> None:
+    with GLMServer([ScriptedTurn(reasoning="thinking", content="half an ans", finish_reason="model_context_window_exceeded")]) as server:
+        config = server_config(tmp_path, server)
+        turn = GLMClient(config).complete(body_for(config), lambda k, t: None)
+    assert (turn.content, turn.finish_reason) == ("half an ans", "model_context_window_exceeded"), (
+        "the request fit; the answer ran into the window"
+    )
+
+
 @pytest.mark.parametrize("reason", ["eos", "recitation", "weird\x1b[31m"])
 def test_an_unknown_finish_reason_is_never_success(tmp_path: Path, reason: str) -> None:
     with GLMServer([ScriptedTurn(content="looks fine", finish_reason=reason)]) as server:

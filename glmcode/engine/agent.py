@@ -29,7 +29,7 @@ from glmcode.engine.events import (
     UsageTotals,
 )
 from glmcode.engine.loop_guard import LoopGuard
-from glmcode.model.client import ContextOverflow, GLMClient, RequestCancelled
+from glmcode.model.client import OUTPUT_CUT, ContextOverflow, GLMClient, RequestCancelled
 from glmcode.model.conversation import Conversation, encode
 from glmcode.model.tokens import TokenEstimator
 from glmcode.model.turn import AssistantTurn, ParamTypes, RawToolCall, param_types_of
@@ -192,7 +192,7 @@ class Agent:
                         result = ToolResult(ok=False, output=f"not run: {self._stop_message}")
                     else:
                         result = self._run_tool(
-                            call, cut_off=turn.finish_reason == "length", last_in_turn=index == len(turn.tool_calls)
+                            call, cut_off=turn.finish_reason in OUTPUT_CUT, last_in_turn=index == len(turn.tool_calls)
                         )
                     content = self._for_model(result)
                     if turn.unclosed_tool_call is not None and call is turn.tool_calls[-1]:
@@ -210,9 +210,11 @@ class Agent:
                 unclosed_nudges += 1
                 self.say(prompts.render("unclosed_tool_call.md", why=_unclosed_why(turn)))
                 continue
-            if turn.finish_reason == "length":
+            if turn.finish_reason in OUTPUT_CUT:
                 if length_cuts >= MAX_LENGTH_CONTINUATIONS:
-                    raise ModelGaveUp(f"the answer was cut off by the output limit {length_cuts + 1} times (finish_reason length)")
+                    raise ModelGaveUp(
+                        f"the answer was cut off by the output limit {length_cuts + 1} times (finish_reason {turn.finish_reason})"
+                    )
                 length_cuts += 1
                 self.say(prompts.load("continue_after_length.md"))
                 continue
@@ -487,8 +489,8 @@ def _unclosed_why(turn: AssistantTurn) -> str:
     """Why a tool call of `turn` never arrived whole, in a few words."""
     if turn.unclosed_tool_call is not None and turn.nested_tool_call:
         return "another <tool_call> began inside it before its </tool_call>, so neither could be read"
-    if turn.finish_reason == "length":
-        return "the output token limit cut it off, finish_reason length"
+    if turn.finish_reason in OUTPUT_CUT:
+        return f"the output token limit cut it off, finish_reason {turn.finish_reason}"
     if turn.unclosed_tool_call is None:
         return f"finish_reason {turn.finish_reason} came, but no call arrived"
     return f"no </tool_call> before the reply ended, finish_reason {turn.finish_reason}"

@@ -386,6 +386,10 @@ error code with a finish reason, so none is claimed; Z.ai's in-stream error for 
 DROPPED = frozenset({"network_error", "error", "abort", "aborted"})
 """The provider broke the answer off: retried like a dropped stream, then failed with the cause."""
 CONTEXT_EXCEEDED = "model_context_window_exceeded"
+OUTPUT_CUT = frozenset({"length", CONTEXT_EXCEEDED})
+"""Finish reasons of an answer cut off by a limit on its output: the output token limit, or the
+context window reached while the answer streamed (`model_context_window_exceeded` after some
+output: the request fit, the answer ran into the window). The agent continues such an answer."""
 
 
 def _check_finish(accumulator: TurnAccumulator) -> None:
@@ -393,11 +397,13 @@ def _check_finish(accumulator: TurnAccumulator) -> None:
 
     `FINISHED` reasons return; a stream with no finish reason and `DROPPED` reasons raise a
     retryable `APIFailure`; `FILTERED` reasons raise a fatal one of kind `content_filter`;
-    `model_context_window_exceeded` raises `ContextOverflow`; any other value raises a
-    fatal `APIFailure` of kind `finish_reason` naming it.
+    `model_context_window_exceeded` raises `ContextOverflow` when nothing streamed before it
+    (the input did not fit) and returns when the answer had begun (its output ran into the
+    window: `OUTPUT_CUT`, continued like `length`); any other value raises a fatal
+    `APIFailure` of kind `finish_reason` naming it.
     """
     reason = accumulator.finish_reason
-    if reason in FINISHED:
+    if reason in FINISHED or (reason == CONTEXT_EXCEEDED and accumulator.has_output):
         return
     if reason is None:
         raise APIFailure(
