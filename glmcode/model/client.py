@@ -54,7 +54,10 @@ _OVERFLOW_WORDING = re.compile(
     r"context[ _-]?(length|window|size)[ _-]?(is )?exceeded|maximum context length|prompt exceeds max length"
     r"|exceeds? (the )?(available|maximum|max) context|longer than the model'?s context length"
     r"|too long to fit into the model|(prompt|input|request|messages?)\b[^.]{0,80}\b(?<!took )too long"
-    r"|exceeds? (the )?(context|model'?s) (window|length|limit)|(input|prompt) length[^.]{0,40}exceeds",
+    r"|exceeds? (the )?(context|model'?s) (window|length|limit)|(input|prompt) length[^.]{0,40}exceeds"
+    r"|`?inputs`? tokens \+ `?max_new_tokens`? must be <="  # TGI
+    r"|input token count[^.]{0,40}exceeds the maximum number of tokens"  # Gemini
+    r"|too many tokens: (total number of tokens|size limit exceeded)",  # Cohere
     re.IGNORECASE,
 )
 """How hosts word a context overflow in an error message (see the module docstring)."""
@@ -110,7 +113,8 @@ class ContextOverflow(APIFailure):
 
 _STATED_WINDOW = re.compile(
     r"maximum context length is (\d+)|model'?s context length \((\d+)|\(context length (\d+)\)"
-    r"|exceeds limit of (\d+)|maximum model length (?:of |is )?(\d+)",
+    r"|exceeds limit of (\d+)|maximum model length (?:of |is )?(\d+)"
+    r"|max_new_tokens`? must be <= (\d+)|maximum number of tokens allowed \((\d+)\)|tokens in the prompt cannot exceed (\d+)",
     re.IGNORECASE,
 )
 
@@ -441,6 +445,22 @@ def _raise_for_json_body(response: Any) -> None:
     raise APIFailure(f"unexpected JSON response instead of a stream: {raw[:200]!r}", retryable=True)
 
 
+def _error_object(body: object, fallback: str) -> dict[str, Any]:
+    """The error object of an error response's `body` as the SDK hands it over (the value of its
+    `error` key when it had one): an object as is; a string (TGI's `{"error": "…"}`) as its
+    message; an array (Gemini's `[{"error": {…}}]`) by its first object. `fallback` (the SDK's
+    `Error code: N - …`) is the message when the body holds none."""
+    if isinstance(body, list):
+        body = next((item for item in body if isinstance(item, dict)), None)
+        if isinstance(body, dict) and isinstance(body.get("error"), (dict, str)):
+            body = body["error"]
+    if isinstance(body, dict):
+        return body if body.get("message") else {**body, "message": fallback}
+    if isinstance(body, str) and body.strip():
+        return {"message": body}
+    return {"message": fallback}
+
+
 def _from_error_object(error: dict[str, Any], status: int | None, retry_after: float | None = None) -> APIFailure:
     code = error.get("code")
     code = str(code) if code not in (None, "") else None
@@ -488,16 +508,14 @@ def _classify(exc: Exception, openai: Any) -> APIFailure | None:
     if isinstance(exc, StreamBroken):
         return APIFailure(f"connection failed or dropped: {exc}", retryable=True)
     if isinstance(exc, openai.APIStatusError):
-        body = exc.body if isinstance(exc.body, dict) else {"message": exc.message}
-        return _from_error_object(body, exc.status_code, _retry_after(exc.response.headers))
+        return _from_error_object(_error_object(exc.body, exc.message), exc.status_code, _retry_after(exc.response.headers))
     if isinstance(exc, openai.APITimeoutError):
         return APIFailure("the request timed out", retryable=True)
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
         return APIFailure(f"connection failed or dropped: {type(cause).__name__}: {cause}", retryable=True)
     if isinstance(exc, openai.APIError):
-        body = exc.body if isinstance(exc.body, dict) else {"message": exc.message}
-        return _from_error_object(body, None)
+        return _from_error_object(_error_object(exc.body, exc.message), None)
     if isinstance(exc, ValueError):
         return APIFailure(f"malformed stream chunk: {exc}", retryable=True)
     return None
