@@ -174,7 +174,8 @@ class Settings(BaseSettings):
     tool_output_chars: int = Field(default=output_budget.DEFAULT_LIMIT, ge=1000)
     """The output budget's cap: characters (not bytes) of one tool result the model reads at
     most, ≥ 1,000, default 50,000. The budget is `tool_output_share` of the context window or
-    this, whichever is smaller (`Config.output_chars`). A longer result keeps its head and tail
+    this, whichever is smaller (`Config.output_chars`); after a host refused a request as too long,
+    the share is of the input it was found to accept instead. A longer result keeps its head and tail
     with one note of what was cut, and is saved whole under `.glmcode/sessions/<id>/outputs/`
     (`glmcode.output_budget`, `glmcode.tools.saved_outputs`); read_file pages within it. Config
     files and `GLMCODE_TOOL_OUTPUT_CHARS`."""
@@ -225,8 +226,15 @@ class Config:
     def output_chars(self) -> int:
         """The output budget in characters: `tool_output_share` of the context window, at most
         `tool_output_chars` (`output_budget.budget_chars`)."""
+        return self.output_chars_within(None)
+
+    def output_chars_within(self, accepted_tokens: int | None) -> int:
+        """The output budget in characters when the host accepts only `accepted_tokens` of input
+        (tokens, learned from a refusal; None: the configured window holds): `tool_output_share`
+        of the smaller of that and the context window, at most `tool_output_chars`."""
         settings = self.settings
-        return output_budget.budget_chars(self.context_window, settings.tool_output_share, settings.tool_output_chars)
+        window = min(self.context_window, accepted_tokens) if accepted_tokens else self.context_window
+        return output_budget.budget_chars(window, settings.tool_output_share, settings.tool_output_chars)
 
 
 def load_settings(cwd: Path, flags: dict[str, Any]) -> Settings:

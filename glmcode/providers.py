@@ -111,10 +111,11 @@ EFFORT_LEVELS = ("max", "xhigh", "high", "medium", "low", "minimal", "none")
 
 
 def cost_usd(provider_prices: tuple[float | None, float | None, float | None], prompt: int, cached: int, completion: int) -> float | None:
-    """The cost of one request from (input, output, cached) USD-per-1M prices, or None if unpriced."""
+    """The cost of one request in USD, rounded to 6 decimals (a millionth of a dollar), from
+    (input, output, cached) USD-per-1M prices, or None if unpriced."""
     price_in, price_out, price_cached = provider_prices
     if price_in is None or price_out is None:
         return None
     cached_price = price_in if price_cached is None else price_cached
     uncached = max(prompt - cached, 0)
-    return (uncached * price_in + cached * cached_price + completion * price_out) / 1_000_000
+    return round((uncached * price_in + cached * cached_price + completion * price_out) / 1_000_000, 6)

@@ -201,6 +201,41 @@ def test_an_overflow_keeps_the_window_the_host_states(error: dict, window: int |
     assert isinstance(failure, ContextOverflow) and failure.window == window
 
 
+def own_words(body: object) -> str:
+    """The message an error body of the scripted server's overflow shapes carries."""
+    if isinstance(body, list):
+        body = body[0]
+    if isinstance(body, dict) and "error" in body:
+        body = body["error"]
+    return body if isinstance(body, str) else str(body["message"])  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("shape", "window"), [("tgi", 8192), ("gemini", 1_048_576), ("cohere", None), ("openai", 8192), ("llamacpp", 8192)]
+)
+def test_each_hosts_overflow_body_through_the_sdk_is_an_overflow_with_its_cause(tmp_path: Path, shape: str, window: int | None) -> None:
+    from glmcode.testing.glm_script import OVERFLOWS
+
+    with GLMServer([ScriptedTurn(faults=[OVERFLOWS[shape]])]) as server:
+        config = server_config(tmp_path, server)
+        with pytest.raises(ContextOverflow) as caught:
+            GLMClient(config).complete(body_for(config), lambda k, t: None)
+        assert len(server.requests) == 1, "an overflow is not retried as it is"
+    assert caught.value.window == window
+    assert caught.value.message == own_words(OVERFLOWS[shape].body), "the host's own words are kept"
+
+
+@pytest.mark.parametrize(
+    "body", [{"error": "model is overloaded, try later"}, [{"error": {"message": "model is overloaded, try later"}}], "model is overloaded, try later"]
+)
+def test_an_error_body_that_is_a_string_or_an_array_keeps_its_cause(tmp_path: Path, body: object) -> None:
+    with GLMServer([ScriptedTurn(faults=[Fault(kind="http_error", status=422, body=body)])]) as server:
+        config = server_config(tmp_path, server)
+        with pytest.raises(APIFailure) as caught:
+            GLMClient(config).complete(body_for(config), lambda k, t: None)
+    assert caught.value.status == 422 and "model is overloaded, try later" in caught.value.describe("tgi")
+
+
 @pytest.mark.parametrize(
     ("message", "status"),
     [
@@ -426,8 +461,10 @@ def test_content_filter_fails_at_once_with_the_cause(tmp_path: Path, reason: str
         with pytest.raises(APIFailure) as caught:
             GLMClient(config).complete(body_for(config), lambda k, t: None)
         assert len(server.requests) == 1
-    assert (caught.value.kind, caught.value.code, caught.value.retryable) == ("content_filter", "1301", False)
-    assert reason in caught.value.message
+    assert (caught.value.kind, caught.value.code, caught.value.retryable) == ("content_filter", None, False)
+    assert caught.value.describe("zai") == f"the provider's content filter stopped the answer (finish_reason {reason})", (
+        "no error code is claimed: the host sent none"
+    )
 
 
 @pytest.mark.parametrize("reason", ["network_error", "error", "abort"])
@@ -452,6 +489,15 @@ def test_context_window_exceeded_raises_its_own_error(tmp_path: Path) -> None:
             GLMClient(config).complete(body_for(config), lambda k, t: None)
         assert len(server.requests) == 1
     assert isinstance(caught.value, APIFailure) and (caught.value.kind, caught.value.retryable) == ("context_overflow", False)
+
+
+def test_context_window_exceeded_after_some_output_is_an_answer_cut_off(tmp_path: Path) -> None:
+    with GLMServer([ScriptedTurn(reasoning="thinking", content="half an ans", finish_reason="model_context_window_exceeded")]) as server:
+        config = server_config(tmp_path, server)
+        turn = GLMClient(config).complete(body_for(config), lambda k, t: None)
+    assert (turn.content, turn.finish_reason) == ("half an ans", "model_context_window_exceeded"), (
+        "the request fit; the answer ran into the window"
+    )
 
 
 @pytest.mark.parametrize("reason", ["eos", "recitation", "weird\x1b[31m"])

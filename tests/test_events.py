@@ -92,7 +92,7 @@ def test_unknown_type_and_missing_fields_are_rejected() -> None:
 
 def test_result_json_carries_nested_usage_totals() -> None:
     data = json.loads(SAMPLES[-1].to_json())
-    assert data["usage"] == {"requests": 2, "prompt_tokens": 200, "completion_tokens": 20, "cached_tokens": 100, "cost_usd": 0.002}
+    assert data["usage"] == {"requests": 2, "prompt_tokens": 200, "completion_tokens": 20, "cached_tokens": 100, "cost_usd": 0.002, "estimated": False}
     assert (data["status"], data["exit_code"], data["report_path"]) == ("success", 0, None)
 
 
@@ -109,6 +109,6 @@ def test_usage_totals_add_and_cached_share() -> None:
     totals.add(Usage(prompt_tokens=0, completion_tokens=0, cost_usd=0.2))
     totals.add(Usage(prompt_tokens=4000, completion_tokens=100, cached_tokens=4000))
     assert totals.model_dump() == {
-        "requests": 4, "prompt_tokens": 8000, "completion_tokens": 300, "cached_tokens": 6000, "cost_usd": 0.3,
+        "requests": 4, "prompt_tokens": 8000, "completion_tokens": 300, "cached_tokens": 6000, "cost_usd": 0.3, "estimated": False,
     }
     assert totals.cached_share == 0.75

@@ -211,6 +211,26 @@ def test_usage_lines() -> None:
     assert str(present.usage_line(Usage(prompt_tokens=0, completion_tokens=1))) == "1 token · cost —"
 
 
+def test_estimated_usage_is_said_in_the_run_summary() -> None:
+    totals = UsageTotals()
+    totals.add(Usage(prompt_tokens=1000, completion_tokens=10, cost_usd=0.001))
+    assert not totals.estimated
+    totals.add(Usage(prompt_tokens=2000, completion_tokens=20, cost_usd=0.002, estimated=True))
+    totals.add(Usage(prompt_tokens=1000, completion_tokens=10, cost_usd=0.001))
+    assert totals.estimated, "one estimated request makes the totals an estimate"
+    assert str(present.usage_line(totals)) == "4.0k tokens (estimated) · 0% cached · $0.0040"
+    facts = present.result_facts(Result(status="success", exit_code=0, summary="ok", usage=totals, turns=3))
+    assert "4.0k tokens (estimated)" in facts
+
+
+def test_cost_is_rounded_to_a_millionth_of_a_dollar() -> None:
+    from glmcode.providers import cost_usd
+
+    assert cost_usd((0.6, 2.2, 0.11), 15_000, 2_000, 300) == 0.00868
+    cost = cost_usd((0.6, 2.2, 0.11), 12_345, 6_789, 321)
+    assert cost == round(cost, 6) and len(repr(cost)) <= 10
+
+
 def test_retry_compaction_and_error_lines() -> None:
     assert present.retry_line(Retry(attempt=2, reason="HTTP 429:\nbusy", wait_s=1.25)) == "retry 2 in 1.2s: HTTP 429:⏎busy"
     assert present.retry_line(Retry(attempt=1, reason="x", wait_s=0.5), reason=False) == "retry 1 in 500ms"

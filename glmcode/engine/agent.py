@@ -29,7 +29,7 @@ from glmcode.engine.events import (
     UsageTotals,
 )
 from glmcode.engine.loop_guard import LoopGuard
-from glmcode.model.client import ContextOverflow, GLMClient, RequestCancelled
+from glmcode.model.client import OUTPUT_CUT, ContextOverflow, GLMClient, RequestCancelled
 from glmcode.model.conversation import Conversation, encode
 from glmcode.model.tokens import TokenEstimator
 from glmcode.model.turn import AssistantTurn, ParamTypes, RawToolCall, param_types_of
@@ -109,6 +109,9 @@ class Agent:
         self._checkpoint = checkpoint
         self._checkpoint_due = False
         self.turns = 0
+        """Model turns of the session: requests of the conversation itself. Side requests (the
+        compaction summary) are not turns: they count in `usage.requests` and against the cost
+        budget, never against `max_turns`."""
         self.usage = UsageTotals()
         """Usage of the whole session."""
         self.run_usage = UsageTotals()
@@ -189,7 +192,7 @@ class Agent:
                         result = ToolResult(ok=False, output=f"not run: {self._stop_message}")
                     else:
                         result = self._run_tool(
-                            call, cut_off=turn.finish_reason == "length", last_in_turn=index == len(turn.tool_calls)
+                            call, cut_off=turn.finish_reason in OUTPUT_CUT, last_in_turn=index == len(turn.tool_calls)
                         )
                     content = self._for_model(result)
                     if turn.unclosed_tool_call is not None and call is turn.tool_calls[-1]:
@@ -207,9 +210,11 @@ class Agent:
                 unclosed_nudges += 1
                 self.say(prompts.render("unclosed_tool_call.md", why=_unclosed_why(turn)))
                 continue
-            if turn.finish_reason == "length":
+            if turn.finish_reason in OUTPUT_CUT:
                 if length_cuts >= MAX_LENGTH_CONTINUATIONS:
-                    raise ModelGaveUp(f"the answer was cut off by the output limit {length_cuts + 1} times (finish_reason length)")
+                    raise ModelGaveUp(
+                        f"the answer was cut off by the output limit {length_cuts + 1} times (finish_reason {turn.finish_reason})"
+                    )
                 length_cuts += 1
                 self.say(prompts.load("continue_after_length.md"))
                 continue
@@ -229,6 +234,7 @@ class Agent:
             if self.compact_first:  # the provider refused this history before the session stopped
                 compactor.learn(self.conversation.size_bytes())
                 self.compact_first = False
+                self.fit_output_budget()
             self.compact()
             self.budget.check(self.run_turns, self.run_usage.cost_usd)
         while True:
@@ -250,6 +256,7 @@ class Agent:
         assert compactor is not None
         size = self.conversation.size_bytes()
         compactor.overflowed(size, overflow.window)
+        self.fit_output_budget()
         if not compactor.can_compact(self.conversation):
             raise compactor.does_not_fit(self.estimator.tokens(size)) from None
         self.emit(Error(kind="context_overflow", message=f"{overflow.message}; compacting and retrying"))
@@ -262,17 +269,26 @@ class Agent:
         """Compact the conversation now (emits `compaction`); False when there is no turn to drop
         (or no compactor). `keep_share` overrides the share of the window kept turns may fill.
 
-        The summary is a side request (checked against the budgets, counted like any other);
+        The summary is a side request (checked against the budgets, its usage and cost counted
+        like any other request's, but not a turn: `max_turns` counts the model's own turns);
         its errors but an overflow propagate with the conversation unchanged.
         """
         if self.compactor is None:
             return False
         event = self.compactor.compact(self.conversation, ask=self._ask_side, commit=self._commit, kept=self._kept(), keep_share=keep_share)
+        self.fit_output_budget()  # the summary request may have been refused too
         if event is None:
             return False
         self.emit(event)
         self.last_prompt_tokens = event.tokens_after
         return True
+
+    def fit_output_budget(self) -> None:
+        """Size the tool-output budget (`ctx.output_chars`, characters) from the input the host
+        accepts: the configured window, or the lower limit the compactor learned from a refusal,
+        so that a result still fits the requests the host takes (`Config.output_chars_within`)."""
+        learned = self.compactor.learned_limit if self.compactor is not None else None
+        self.ctx.output_chars = self.client.config.output_chars_within(learned)
 
     def _ask_side(self, body: bytes) -> AssistantTurn:
         """One side request (the compaction summary), budgets checked first; nothing enters the history."""
@@ -286,22 +302,30 @@ class Agent:
         self.conversation.restart(messages)
 
     def _request(self, side: bytes | None = None) -> AssistantTurn:
-        """One request: the conversation's body, or the `side` body (whose partial answer, if
-        cancelled, is not kept)."""
+        """One request: the conversation's body, or the `side` body (a compaction summary).
+
+        Only the conversation's own answer streams as `text`/`reasoning` events: a side request's
+        text is not the answer (its outcome is the `compaction` event), and its partial answer,
+        if cancelled, is not kept."""
         def on_delta(kind: str, text: str) -> None:
             self.emit(ReasoningDelta(text=text) if kind == "reasoning" else TextDelta(text=text))
 
+        def quiet(kind: str, text: str) -> None:
+            """A side request's deltas: not shown (the `compaction` event says what happened)."""
+
         body = self.conversation.request_body() if side is None else side
         try:
-            turn = self.client.complete(body, on_delta, turn_number=self.turns, param_types=self._param_types())
+            turn = self.client.complete(
+                body, on_delta if side is None else quiet, turn_number=self.turns, param_types=self._param_types()
+            )
         except RequestCancelled as cancelled:
             partial = cancelled.partial
             if side is None and partial is not None and (partial.content or partial.reasoning):
                 self.append(partial.to_message())
             self._raise_if_stopped()
             raise Interrupted("the request was cancelled") from None
-        self.turns += 1
-        if side is None:
+        if side is None:  # a side request (the compaction summary) counts against cost, not turns
+            self.turns += 1
             self._checkpoint_due = True
         self._emit_usage(turn, len(body))
         return turn
@@ -465,8 +489,8 @@ def _unclosed_why(turn: AssistantTurn) -> str:
     """Why a tool call of `turn` never arrived whole, in a few words."""
     if turn.unclosed_tool_call is not None and turn.nested_tool_call:
         return "another <tool_call> began inside it before its </tool_call>, so neither could be read"
-    if turn.finish_reason == "length":
-        return "the output token limit cut it off, finish_reason length"
+    if turn.finish_reason in OUTPUT_CUT:
+        return f"the output token limit cut it off, finish_reason {turn.finish_reason}"
     if turn.unclosed_tool_call is None:
         return f"finish_reason {turn.finish_reason} came, but no call arrived"
     return f"no </tool_call> before the reply ended, finish_reason {turn.finish_reason}"

@@ -12,7 +12,10 @@ instruction when it was dropped, the state glmcode keeps (a goal's stage, round,
 commands, verify history, and the plan with its step states — from `goal.json`), and a summary
 of the dropped turns written by the model; then the most recent turns, verbatim, as many as fit
 in `keep_share` of the usable window. The cut is always just before an assistant message, so a
-tool call is never split from its result, and at least one turn is always dropped.
+tool call is never split from its result, and at least one turn is dropped — except the last
+turn when the history ends with tool results the model has not read (not even in the summary
+request, which had to leave them out): that turn is kept, its results cut to fit (head and
+tail), rather than dropped unseen.
 
 **The summary request** is a side request: its body is the conversation with the compaction
 instruction (`compact.md`) added to the last message when that is a tool result or a user
@@ -125,10 +128,8 @@ def render_state(plan: list[PlanStep], explanation: str | None, goal: GoalState 
         rounds.append(f"- verify {number + 1}: {lines or 'no checks'}")
     history = prompts.render("compacted_history.md", rounds="\n".join(rounds)) if rounds else ""
     commands = ", ".join(f"`{command}`" for command in goal.verify_commands) or "(none declared)"
-    return prompts.render(
-        "compacted_goal.md", stage=goal.stage, round=goal.round, max_rounds=goal.max_fix_rounds,
-        commands=commands, plan=plan_block, history=history,
-    )
+    header = prompts.render("compacted_goal.md", stage=goal.stage, round=goal.round, max_rounds=goal.max_fix_rounds, commands=commands)
+    return "\n\n".join(part.strip("\n") for part in (header, plan_block, history) if part.strip()) + "\n"
 
 
 class Compactor:
@@ -210,7 +211,8 @@ class Compactor:
 
     def compact(self, conversation: Conversation, *, ask: Ask, commit: Commit, kept: Kept, keep_share: float | None = None) -> Compaction | None:
         """Compact `conversation` (see the module docstring); return the `Compaction` event to emit,
-        or None when there is no turn to drop. `keep_share` overrides the window's share of kept turns.
+        or None when there is no turn to drop (or the only one holds unread results that cutting
+        would not make smaller). `keep_share` overrides the window's share of kept turns.
 
         Errors of the summary request other than an overflow (`APIFailure`, `BudgetExhausted`,
         `Interrupted`) propagate with the conversation unchanged.
@@ -222,18 +224,28 @@ class Compactor:
         tokens_before = self.tokens(conversation)
         share = self.window.keep_share if keep_share is None else keep_share
         cut = _cut(conversation, first, self.estimator.bytes_for(int(self.input_limit * share)))
-        summary = self._summary(conversation, ask) or _harness_summary(messages[1:cut])
-        new = self._history(conversation, cut, summary, kept)
-        commit(new)
+        unseen = _unseen_turn(messages)
+        if unseen is not None and _first_turn(messages) == unseen and not summary_body(conversation, self.estimator.bytes_for(self.input_limit))[1]:
+            summary, read_last = "", False  # the one turn holds results the model cannot read yet: nothing to summarise
+        else:
+            summary, read_last = self._summary(conversation, ask)
+        if unseen is not None and not read_last:
+            cut = min(cut, unseen)
+        new = self._history(conversation, cut, summary or _harness_summary(messages[1:cut]), kept, unseen)
         kept_turns = sum(1 for message in new[2:] if message.get("role") == "assistant")
         dropped = sum(1 for message in messages if message.get("role") == "assistant") - kept_turns
+        if not dropped and sum(len(encode(message)) + 1 for message in new) >= conversation.size_bytes() - conversation.head_size:
+            return None  # only unread results to cut, and cutting them gains nothing
+        commit(new)
         return Compaction(tokens_before=tokens_before, tokens_after=self.tokens(conversation), dropped_turns=dropped, turns_kept=kept_turns)
 
-    def _summary(self, conversation: Conversation, ask: Ask) -> str:
+    def _summary(self, conversation: Conversation, ask: Ask) -> tuple[str, bool]:
         """The model's summary of the conversation, or "" when it wrote none (tool calls twice,
-        an empty answer, or a summary request that did not fit)."""
+        an empty answer, or a summary request that did not fit); and whether the summary was
+        written from a request holding the last message whole (so the model read the newest
+        tool results, if the history ends with some)."""
         for _ in range(MAX_OVERFLOW_RECOVERIES):
-            body = summary_body(conversation, self.estimator.bytes_for(self.input_limit))
+            body, whole = summary_body(conversation, self.estimator.bytes_for(self.input_limit))
             try:
                 turn = ask(body)
                 if turn.tool_calls:
@@ -241,12 +253,15 @@ class Compactor:
             except ContextOverflow as overflow:
                 self.learn(len(body), overflow.window)
                 continue
-            return "" if turn.tool_calls else turn.content.strip()
-        return ""
+            summary = "" if turn.tool_calls else turn.content.strip()
+            return summary, bool(summary) and whole
+        return "", False
 
-    def _history(self, conversation: Conversation, cut: int, summary: str, kept: Kept) -> list[dict[str, Any]]:
+    def _history(self, conversation: Conversation, cut: int, summary: str, kept: Kept, unseen: int | None = None) -> list[dict[str, Any]]:
         """The new history: system prompt, the compacted message, the turns from `cut` on — fewer
-        turns if the whole would pass `RESULT_SHARE` of the input limit."""
+        turns if the whole would pass `RESULT_SHARE` of the input limit. The turn at `unseen`
+        (the last one, whose tool results the model has not read yet) is never dropped: its
+        results are cut to fit instead (`_fit_results`)."""
         messages = conversation.messages
         chars = max(self.estimator.bytes_for(int(self.input_limit * STATE_SHARE)), output_budget.MIN_LIMIT)
         summary_chars = max(self.estimator.bytes_for(int(self.input_limit * SUMMARY_SHARE)), output_budget.MIN_LIMIT)
@@ -266,7 +281,12 @@ class Compactor:
             fixed = conversation.head_size + conversation.message_size(0) + len(encode(context)) + 1
             if cut >= len(messages) or fixed + sum(conversation.message_size(i) for i in range(cut, len(messages))) <= limit:
                 break
+            if cut == unseen:
+                room = limit - fixed - sum(conversation.message_size(i) for i in range(cut, len(messages)) if messages[i].get("role") != "tool")
+                return [messages[0], context, *messages[cut : cut + 1], *_fit_results(messages[cut + 1 :], room)]
             cut = _next_turn(messages, cut + 1)
+            if unseen is not None:
+                cut = min(cut, unseen)
         return [messages[0], context, *messages[cut:]]
 
 
@@ -287,12 +307,15 @@ class Compactor:
 
 
 def _block(text: str) -> str:
-    """An optional section of `compacted.md`: `text` and a blank line after it, or nothing."""
-    return f"{text.rstrip()}\n\n" if text.strip() else ""
+    """An optional section of `compacted.md`: `text` (its leading and trailing blank lines
+    dropped) and one blank line after it, or nothing."""
+    return f"{text.strip(chr(10)).rstrip()}\n\n" if text.strip() else ""
 
 
-def summary_body(conversation: Conversation, limit_bytes: int) -> bytes:
-    """The side request that asks for the summary, at most `limit_bytes` long when it can be.
+def summary_body(conversation: Conversation, limit_bytes: int) -> tuple[bytes, bool]:
+    """The side request that asks for the summary, at most `limit_bytes` long when it can be,
+    and whether it holds the conversation's last message whole (False: that tool output was
+    replaced by a note).
 
     The instruction goes into the last message when that is a tool result or a user message,
     else it is a new `user` message after the model's final answer. Too long, the oldest tool
@@ -308,7 +331,7 @@ def summary_body(conversation: Conversation, limit_bytes: int) -> bytes:
         keep, tail = len(messages), {"role": "user", "content": instruction}
     body = conversation.body_with([tail], keep)
     if len(body) <= limit_bytes:
-        return body
+        return body, True
     middle = messages[1:keep]
     sizes = [conversation.message_size(i) for i in range(1, keep)]
     size = len(body)
@@ -319,18 +342,19 @@ def summary_body(conversation: Conversation, limit_bytes: int) -> bytes:
             trimmed = {**message, "content": prompts.render("compact_trimmed.md", chars=f"{len(message.get('content') or ''):,}")}
             size -= sizes[index] - len(encode(trimmed)) - 1
             middle[index] = trimmed
+    whole = True
     if size > limit_bytes and tail.get("role") == "tool":
         content = str(last.get("content") or "")
         trimmed_tail = {**tail, "content": f"{prompts.render('compact_trimmed.md', chars=f'{len(content):,}')}\n\n{instruction}"}
         size -= len(encode(tail)) - len(encode(trimmed_tail))
-        tail = trimmed_tail
+        tail, whole = trimmed_tail, False
     while size > limit_bytes:
         drop = _next_turn(middle, 1)
         if drop >= len(middle):
             break
         size -= sum(len(encode(message)) + 1 for message in middle[:drop])
         middle = middle[drop:]
-    return conversation.body_with([*middle, tail], 1)
+    return conversation.body_with([*middle, tail], 1), whole
 
 
 def _asked_again(body: bytes, turn: AssistantTurn) -> bytes:
@@ -343,6 +367,35 @@ def _asked_again(body: bytes, turn: AssistantTurn) -> bytes:
     results[-1] = {**results[-1], "content": f"{results[-1]['content']}\n\n{prompts.load('compact.md')}"}
     added = b",".join(encode(m) for m in (message, *results))
     return body[:-2] + b"," + added + b"]}"
+
+
+def _unseen_turn(messages: list[dict[str, Any]]) -> int | None:
+    """Index of the last turn when the history ends with its tool results (the model has not
+    read them yet: they came after its last request), else None."""
+    if not messages or messages[-1].get("role") != "tool":
+        return None
+    return next((i for i in range(len(messages) - 1, 0, -1) if messages[i].get("role") == "assistant"), None)
+
+
+def _fit_results(results: list[dict[str, Any]], room_bytes: int) -> list[dict[str, Any]]:
+    """The tool results `results` with their contents cut (head and tail kept, a note of what
+    was left out) so that, encoded, they take about `room_bytes` together; none is cut below
+    `output_budget.MIN_LIMIT` characters, so the whole may stay larger when there is no room."""
+    hint = prompts.load("compact_cut_result.md").strip()
+    sizes = [len(encode(message)) + 1 for message in results]
+    total = sum(sizes)
+    fitted = list(results)
+    for index, message in enumerate(results):
+        if total <= room_bytes:
+            break
+        content = str(message.get("content") or "")
+        share = max(room_bytes, 0) * sizes[index] // max(sum(sizes), 1)
+        chars = max(output_budget.MIN_LIMIT, len(content) * share // max(sizes[index], 1))
+        if chars >= len(content):
+            continue
+        fitted[index] = {**message, "content": output_budget.cut(content, chars, hint)}
+        total -= sizes[index] - len(encode(fitted[index])) - 1
+    return fitted
 
 
 def _first_turn(messages: list[dict[str, Any]]) -> int | None:

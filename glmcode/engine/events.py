@@ -161,13 +161,18 @@ class UsageTotals(BaseModel):
     completion_tokens: int = 0
     cached_tokens: int = 0
     cost_usd: float | None = None
+    estimated: bool = False
+    """True when any request counted here had no usage from the host: the token counts (and the
+    cost) are partly glmcode's local estimate."""
 
     @property
     def cached_share(self) -> float:
         return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
 
     def add(self, usage: Usage) -> None:
+        """Count one request's `usage` (an estimated one marks the totals `estimated`)."""
         self.requests += 1
+        self.estimated = self.estimated or usage.estimated
         self.prompt_tokens += usage.prompt_tokens
         self.completion_tokens += usage.completion_tokens
         self.cached_tokens += usage.cached_tokens

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from glmcode import prompts
+from glmcode.wording import plural
 
 WARN_AT = 3
 """The repetition that gets a note in its result: the third identical call (or cycle) for the same result."""
@@ -212,7 +213,7 @@ class LoopGuard:
             self.stopped_on = " / ".join(calls)[:300]
             note = prompts.render("loop_stop.md", what=what, times=repeats)
         else:
-            note = prompts.render("loop_note.md", what=what, times=repeats, left=self.stop_at - repeats)
+            note = prompts.render("loop_note.md", what=what, times=repeats, more=plural(self.stop_at - repeats, "more time"))
         return Verdict(note=note, stop=stop, repeats=repeats)
 
 

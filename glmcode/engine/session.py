@@ -529,10 +529,10 @@ class Session:
 
         settings = self.config.settings.model_copy(update=changes)
         self.config = resolve(settings)
-        self.ctx.output_chars = self.config.output_chars
         if self.agent.compactor is not None:
             self.agent.compactor.window = _window(self.config)
         self.agent.client.reconfigure(self.config)
+        self.agent.fit_output_budget()
         self.conversation.set_head(request_head(self.config, self.tools.schemas()))
 
     def compact(self) -> bool:

@@ -54,7 +54,10 @@ _OVERFLOW_WORDING = re.compile(
     r"context[ _-]?(length|window|size)[ _-]?(is )?exceeded|maximum context length|prompt exceeds max length"
     r"|exceeds? (the )?(available|maximum|max) context|longer than the model'?s context length"
     r"|too long to fit into the model|(prompt|input|request|messages?)\b[^.]{0,80}\b(?<!took )too long"
-    r"|exceeds? (the )?(context|model'?s) (window|length|limit)|(input|prompt) length[^.]{0,40}exceeds",
+    r"|exceeds? (the )?(context|model'?s) (window|length|limit)|(input|prompt) length[^.]{0,40}exceeds"
+    r"|`?inputs`? tokens \+ `?max_new_tokens`? must be <="  # TGI
+    r"|input token count[^.]{0,40}exceeds the maximum number of tokens"  # Gemini
+    r"|too many tokens: (total number of tokens|size limit exceeded)",  # Cohere
     re.IGNORECASE,
 )
 """How hosts word a context overflow in an error message (see the module docstring)."""
@@ -86,8 +89,9 @@ class APIFailure(Exception):
 
     def describe(self, provider: str) -> str:
         """One line for the user: provider, error code, HTTP status, message (a `connection`
-        failure's message names the URL it could not reach and stands alone)."""
-        if self.kind == "connection":
+        failure's message names the URL it could not reach and stands alone, and so does a
+        failure the host sent no error for, such as a content-filter finish reason)."""
+        if self.kind == "connection" or (self.kind == "content_filter" and self.code is None and self.status is None):
             return self.message
         where = "".join(
             part for part in (f" {self.code}" if self.code else "", f" (HTTP {self.status})" if self.status else "")
@@ -109,7 +113,8 @@ class ContextOverflow(APIFailure):
 
 _STATED_WINDOW = re.compile(
     r"maximum context length is (\d+)|model'?s context length \((\d+)|\(context length (\d+)\)"
-    r"|exceeds limit of (\d+)|maximum model length (?:of |is )?(\d+)",
+    r"|exceeds limit of (\d+)|maximum model length (?:of |is )?(\d+)"
+    r"|max_new_tokens`? must be <= (\d+)|maximum number of tokens allowed \((\d+)\)|tokens in the prompt cannot exceed (\d+)",
     re.IGNORECASE,
 )
 
@@ -380,10 +385,15 @@ FINISHED = frozenset({"stop", "tool_calls", "function_call", "length"})
 """Finish reasons of a complete answer (`length`: cut by the output limit, the agent continues
 it; `function_call`: the legacy OpenAI spelling of `tool_calls`)."""
 FILTERED = frozenset({"sensitive", "content_filter"})
-"""The provider's content filter stopped the answer: fail, not retried (Z.ai code 1301), exit 3."""
+"""The provider's content filter stopped the answer: fail, not retried, exit 3 (the host sends no
+error code with a finish reason, so none is claimed; Z.ai's in-stream error for it is 1301)."""
 DROPPED = frozenset({"network_error", "error", "abort", "aborted"})
 """The provider broke the answer off: retried like a dropped stream, then failed with the cause."""
 CONTEXT_EXCEEDED = "model_context_window_exceeded"
+OUTPUT_CUT = frozenset({"length", CONTEXT_EXCEEDED})
+"""Finish reasons of an answer cut off by a limit on its output: the output token limit, or the
+context window reached while the answer streamed (`model_context_window_exceeded` after some
+output: the request fit, the answer ran into the window). The agent continues such an answer."""
 
 
 def _check_finish(accumulator: TurnAccumulator) -> None:
@@ -391,11 +401,13 @@ def _check_finish(accumulator: TurnAccumulator) -> None:
 
     `FINISHED` reasons return; a stream with no finish reason and `DROPPED` reasons raise a
     retryable `APIFailure`; `FILTERED` reasons raise a fatal one of kind `content_filter`;
-    `model_context_window_exceeded` raises `ContextOverflow`; any other value raises a
-    fatal `APIFailure` of kind `finish_reason` naming it.
+    `model_context_window_exceeded` raises `ContextOverflow` when nothing streamed before it
+    (the input did not fit) and returns when the answer had begun (its output ran into the
+    window: `OUTPUT_CUT`, continued like `length`); any other value raises a fatal
+    `APIFailure` of kind `finish_reason` naming it.
     """
     reason = accumulator.finish_reason
-    if reason in FINISHED:
+    if reason in FINISHED or (reason == CONTEXT_EXCEEDED and accumulator.has_output):
         return
     if reason is None:
         raise APIFailure(
@@ -406,8 +418,8 @@ def _check_finish(accumulator: TurnAccumulator) -> None:
         raise APIFailure(f"the provider broke the answer off (finish_reason {reason})", retryable=True, kind="stream")
     if reason in FILTERED:
         raise APIFailure(
-            f"the provider's content filter stopped the response (finish_reason {reason})",
-            retryable=False, code="1301", kind="content_filter",
+            f"the provider's content filter stopped the answer (finish_reason {reason})",
+            retryable=False, kind="content_filter",
         )
     if reason == CONTEXT_EXCEEDED:
         raise ContextOverflow(f"the conversation no longer fits the model's context window (finish_reason {reason})")
@@ -431,6 +443,22 @@ def _raise_for_json_body(response: Any) -> None:
     if isinstance(error, dict):
         raise _from_error_object(error, response.status_code)
     raise APIFailure(f"unexpected JSON response instead of a stream: {raw[:200]!r}", retryable=True)
+
+
+def _error_object(body: object, fallback: str) -> dict[str, Any]:
+    """The error object of an error response's `body` as the SDK hands it over (the value of its
+    `error` key when it had one): an object as is; a string (TGI's `{"error": "…"}`) as its
+    message; an array (Gemini's `[{"error": {…}}]`) by its first object. `fallback` (the SDK's
+    `Error code: N - …`) is the message when the body holds none."""
+    if isinstance(body, list):
+        body = next((item for item in body if isinstance(item, dict)), None)
+        if isinstance(body, dict) and isinstance(body.get("error"), (dict, str)):
+            body = body["error"]
+    if isinstance(body, dict):
+        return body if body.get("message") else {**body, "message": fallback}
+    if isinstance(body, str) and body.strip():
+        return {"message": body}
+    return {"message": fallback}
 
 
 def _from_error_object(error: dict[str, Any], status: int | None, retry_after: float | None = None) -> APIFailure:
@@ -480,16 +508,14 @@ def _classify(exc: Exception, openai: Any) -> APIFailure | None:
     if isinstance(exc, StreamBroken):
         return APIFailure(f"connection failed or dropped: {exc}", retryable=True)
     if isinstance(exc, openai.APIStatusError):
-        body = exc.body if isinstance(exc.body, dict) else {"message": exc.message}
-        return _from_error_object(body, exc.status_code, _retry_after(exc.response.headers))
+        return _from_error_object(_error_object(exc.body, exc.message), exc.status_code, _retry_after(exc.response.headers))
     if isinstance(exc, openai.APITimeoutError):
         return APIFailure("the request timed out", retryable=True)
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
         return APIFailure(f"connection failed or dropped: {type(cause).__name__}: {cause}", retryable=True)
     if isinstance(exc, openai.APIError):
-        body = exc.body if isinstance(exc.body, dict) else {"message": exc.message}
-        return _from_error_object(body, None)
+        return _from_error_object(_error_object(exc.body, exc.message), None)
     if isinstance(exc, ValueError):
         return APIFailure(f"malformed stream chunk: {exc}", retryable=True)
     return None

@@ -208,6 +208,12 @@ class TurnAccumulator:
             self._by_index[index] = call
         return call
 
+    @property
+    def has_output(self) -> bool:
+        """Whether anything of an answer streamed: reasoning, text or a tool call."""
+        markup = self._markup.snapshot()
+        return bool(self._calls or "".join(self._reasoning).strip() or markup.think.strip() or markup.text.strip())
+
     def partial(self) -> AssistantTurn:
         """What streamed so far, text only: kept when the user interrupts a turn."""
         markup = self._markup.snapshot()

@@ -197,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
             responder.serve_fault(action.fault, stream)
 
     def send_json(
-        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+        self, status: int, payload: dict[str, Any] | list[Any], headers: dict[str, str] | None = None
     ) -> None:
         """A complete JSON response with Content-Length, so the connection stays reusable."""
         self.send_bytes(status, wire.dumps(payload), "application/json", headers)

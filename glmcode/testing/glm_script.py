@@ -80,9 +80,10 @@ class Fault(_Strict):
     event: dict[str, Any] | None = None
     """For ``malformed``: this JSON event instead of the default cut-short one (a chunk of the
     wrong shape, e.g. ``{"choices": ["x"]}``: valid JSON, not a chunk)."""
-    body: dict[str, Any] | str | None = None
+    body: dict[str, Any] | list[Any] | str | None = None
     """For ``http_error``: this body instead of Z.ai's ``{"error": {"code", "message"}}`` — a
-    JSON object as another host words its errors, or text (served as ``text/plain``)."""
+    JSON object or array as another host words its errors (Gemini sends an array), or text
+    (served as ``text/plain``)."""
 
     def error_code(self, default: str | None = None) -> str:
         """The Z.ai business code for the error body: explicit code, else default, else status."""
@@ -194,7 +195,21 @@ OVERFLOWS: dict[str, Fault] = {
         "type": "exceed_context_size_error", "n_prompt_tokens": 9100, "n_ctx": 8192,
     }}),
     "http_413": Fault(kind="http_error", status=413, body="Request Entity Too Large"),
+    "tgi": Fault(kind="http_error", status=422, body={
+        "error": "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192. "
+        "Given: 9000 `inputs` tokens and 100 `max_new_tokens`",
+        "error_type": "validation",
+    }),
+    "gemini": Fault(kind="http_error", status=400, body=[{"error": {
+        "code": 400, "status": "INVALID_ARGUMENT",
+        "message": "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+    }}]),
+    "cohere": Fault(kind="http_error", status=400, body={
+        "message": "too many tokens: size limit exceeded by 1100 tokens. Try using shorter or fewer inputs, "
+        "or setting prompt_truncation='AUTO'.",
+    }),
 }
 """The answer each host gives a request longer than its window, as the scripted server serves it:
-Z.ai's code 1261, the stream's ``model_context_window_exceeded``, and the HTTP 400/413 bodies of
-OpenAI, vLLM, SGLang, llama.cpp and a proxy."""
+Z.ai's code 1261, the stream's ``model_context_window_exceeded``, and the HTTP 400/413/422 bodies
+of OpenAI, vLLM, SGLang, llama.cpp, a proxy, Hugging Face TGI (`{"error": "…"}`, a string),
+Gemini (an array) and Cohere."""

@@ -378,11 +378,13 @@ class UsageLine:
 
 
 def usage_line(usage: UsageTotals | Usage) -> UsageLine:
-    """The `UsageLine` of a usage event or of totals: all tokens (prompt + completion), the share
-    of prompt tokens served from the cache, the cost."""
+    """The `UsageLine` of a usage event or of totals: all tokens (prompt + completion, said
+    `(estimated)` when the host reported none for some request), the share of prompt tokens
+    served from the cache, the cost."""
     cached = share_label(usage.cached_tokens / usage.prompt_tokens) + " cached" if usage.prompt_tokens else ""
     cost = "cost —" if usage.cost_usd is None else cost_label(usage.cost_usd)
-    return UsageLine(tokens_label(usage.prompt_tokens + usage.completion_tokens), cached, cost)
+    tokens = tokens_label(usage.prompt_tokens + usage.completion_tokens) + (" (estimated)" if usage.estimated else "")
+    return UsageLine(tokens, cached, cost)
 
 
 def retry_line(event: Retry, *, reason: bool = True) -> str:

@@ -280,8 +280,10 @@ def test_hyperstack_uses_the_api_key_header(glm_server, engine: Engine):
 
 
 def test_context_near_the_window_is_compacted_and_the_run_goes_on(glm_server, engine: Engine, repo: Path):
+    (repo / "NOTES.md").write_text("notes\n")
     glm_server.script([
-        ScriptedTurn(tool_calls=[call("read_file", path="README.md")], usage={"prompt_tokens": 9000, "completion_tokens": 10}),
+        ScriptedTurn(tool_calls=[call("read_file", path="README.md")], usage={"prompt_tokens": 4000, "completion_tokens": 10}),
+        ScriptedTurn(tool_calls=[call("read_file", path="NOTES.md")], usage={"prompt_tokens": 9000, "completion_tokens": 10}),
         ScriptedTurn(content="Summary: the user asked to read README.md; it says '# demo'. Next: answer."),
         ScriptedTurn(content="README says demo."),
     ])
@@ -289,10 +291,13 @@ def test_context_near_the_window_is_compacted_and_the_run_goes_on(glm_server, en
     assert run.returncode == 0, run.events
     compaction = run.of_type("compaction")
     assert len(compaction) == 1 and compaction[0]["tokens_before"] > 9000 and compaction[0]["dropped_turns"] == 1
-    summary_request, after = glm_server.requests[1], glm_server.requests[2]
+    summary_request, after = glm_server.requests[2], glm_server.requests[3]
     assert summary_request.json["messages"][-1]["role"] == "tool", "the summary request stays inside the tool loop"
     assert "[glmcode: compaction]" in summary_request.json["messages"][-1]["content"]
-    assert [m["role"] for m in after.json["messages"]] == ["system", "user"]
+    # the summary request had no room for NOTES.md's result (the system prompt fills the window):
+    # that turn is kept, so the model reads it
+    assert [m["role"] for m in after.json["messages"]] == ["system", "user", "assistant", "tool"]
+    assert "notes" in after.json["messages"][-1]["content"]
     assert "the user asked to read README.md" in after.json["messages"][1]["content"]
     assert "what does the README say?" in after.json["messages"][1]["content"]
     assert after.json["messages"][0] == summary_request.json["messages"][0]
@@ -303,5 +308,5 @@ def test_context_near_the_window_is_compacted_and_the_run_goes_on(glm_server, en
     from glmcode.engine.transcript import read_session
 
     record = read_session(repo, run.result["session_id"])
-    assert [m["role"] for m in record.messages] == ["system", "user", "assistant"]
+    assert [m["role"] for m in record.messages] == ["system", "user", "assistant", "tool", "assistant"]
     assert record.first_prompt == "what does the README say?"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from glmcode import prompts
+from glmcode.model.turn import AssistantTurn
 from glmcode.testing import ScriptedTurn
 from glmcode.testing.engine import Engine, answer_summaries, call, is_summary_request
 from glmcode.testing.glm_http import RecordedRequest
@@ -197,7 +198,11 @@ def test_when_even_a_minimal_request_does_not_fit_the_run_stops_with_exit_3(glm_
 
 def test_resume_after_an_overflow_compacts_first_instead_of_resending(glm_server, engine: Engine, repo: Path):
     (repo / "big.txt").write_text(("y" * 80 + "\n") * 250)
-    glm_server.script([ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="big.txt")]), ScriptedTurn(content="never")])
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("read_file", path="README.md")]),  # a turn to summarise
+        ScriptedTurn(chunk_chars=1000, tool_calls=[call("read_file", path="big.txt")]),
+        ScriptedTurn(content="never"),
+    ])
     glm_server.context_window = 9000  # the system prompt and tools take ~5K: room for them, not for big.txt too
     glm_server.side_answers = lambda request: (
         ScriptedTurn(faults=[Fault(kind="http_error", status=400, code="1113", message="Insufficient balance")])
@@ -215,6 +220,35 @@ def test_resume_after_an_overflow_compacts_first_instead_of_resending(glm_server
     assert resumed.result["summary"] == "never"
     assert is_summary_request(glm_server.requests[0].json), "the resumed session compacted first"
     assert all(r.body not in refused for r in glm_server.requests), "the refused body was sent again"
+
+
+# -- a host that accepts less than the configured window -----------------------------------------
+
+def test_tool_results_are_sized_to_what_the_host_accepts_and_the_newest_is_never_dropped(glm_server, engine: Engine, repo: Path):
+    (repo / "big.txt").write_text("".join(f"line {i:04d} {'x' * 25}\n" for i in range(800)))  # 28,800 characters
+    seen: list[str] = []
+
+    def look(request: dict[str, Any]) -> ScriptedTurn:
+        seen.extend(m["content"] for m in request["messages"] if m["role"] == "tool")
+        return ScriptedTurn(content="done")
+
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("run_shell", command="cat big.txt")]),
+        ScriptedTurn(tool_calls=[call("run_shell", command="cat big.txt")]),
+        look,
+    ])
+    glm_server.context_window = 9000  # glmcode is told 100,000: its 30,000-character budget is too big
+    glm_server.side_answers = answer_summaries()
+    run = engine.run("read", context_window=100_000)
+
+    assert run.returncode == 0, run.result
+    results = [e["output"] for e in run.of_type("tool_result")]
+    assert len(results[0]) > 20_000, "the first result came before the host refused anything"
+    assert len(results[1]) < 5_000, "after the refusal the budget follows the limit the host showed"
+    for compaction in run.of_type("compaction"):
+        assert compaction["turns_kept"] >= 1, "the newest tool result is kept, cut to fit"
+    assert any("line 0000" in text and "line 0799" in text for text in seen), "the model read the outputs' head and tail"
+    assert all(tokens(r) <= 9000 for r in real_requests(glm_server) if r.outcome != "overflow")
 
 
 # -- the summary request ------------------------------------------------------------------------
@@ -240,11 +274,26 @@ def test_the_summary_request_puts_its_instruction_in_the_last_tool_result(glm_se
         well_formed(messages)
         assert messages[-1]["role"] == "tool", "no user message inside the tool loop"
         assert messages[-1]["content"].endswith(prompts.load("compact.md"))
-    compaction = run.of_type("compaction")[0]
-    assert compaction["dropped_turns"] >= 1 and compaction["tokens_after"] < compaction["tokens_before"]
+    compaction = next(c for c in run.of_type("compaction") if c["dropped_turns"])
+    assert compaction["tokens_after"] < compaction["tokens_before"]
     after = real_requests(glm_server)[-1].json["messages"]
     assert "Summary: read mid.txt. (summary" in after[1]["content"]
     assert "read mid.txt a few times" in after[1]["content"], "the task is kept verbatim"
+
+
+def test_the_summary_request_streams_nothing_as_the_answer(glm_server, engine: Engine, repo: Path):
+    glm_server.side_answers = lambda request: (
+        ScriptedTurn(reasoning="SIDE-THOUGHT", content="SIDE-SUMMARY") if is_summary_request(request) else None
+    )
+    run = small_window_run(glm_server, engine, repo)
+    assert run.returncode == 0, run.result
+    assert run.of_type("compaction")
+    answer = "".join(e["text"] for e in run.of_type("text"))
+    thoughts = "".join(e["text"] for e in run.of_type("reasoning"))
+    assert answer == "finished", "only the real answer streams as text"
+    assert "SIDE" not in thoughts
+    after = real_requests(glm_server)[-1].json["messages"]
+    assert "SIDE-SUMMARY" in after[1]["content"], "the summary still reaches the compacted history"
 
 
 def test_a_tool_call_in_the_summary_answer_is_answered_and_the_summary_asked_again(glm_server, engine: Engine, repo: Path):
@@ -284,15 +333,30 @@ def test_a_summary_that_keeps_calling_tools_falls_back_to_one_written_by_glmcode
 
 
 def test_the_summary_request_counts_against_the_cost_budget(glm_server, engine: Engine, repo: Path):
-    dollar = {"prompt_tokens": 1_000_000, "completion_tokens": 0}  # $1 a request at price_input 1.0
+    dollar = {"prompt_tokens": 600_000, "completion_tokens": 0}  # $0.60 a request at price_input 1.0
     glm_server.side_answers = lambda request: ScriptedTurn(tool_calls=[call("git_status")], usage=dollar) if is_summary_request(request) else None
     (repo / "mid.txt").write_text(("z" * 60 + "\n") * 40)
-    glm_server.script([ScriptedTurn(tool_calls=[call("read_file", path="mid.txt")], usage=dollar), ScriptedTurn(content="never", usage=dollar)])
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("read_file", path="README.md")], usage=dollar),
+        ScriptedTurn(tool_calls=[call("read_file", path="mid.txt")], usage=dollar),
+        ScriptedTurn(content="never", usage=dollar),
+    ])
     run = engine.run("read", context_window=6000, max_cost=1.5, price_input=1.0, price_output=1.0, price_cached=1.0)
 
     assert run.returncode == 4, run.result
-    assert run.result["usage"]["cost_usd"] == 2.0, "one request past the budget at most: the summary's second ask was not sent"
-    assert [is_summary_request(r.json) for r in glm_server.requests] == [False, True]
+    assert run.result["usage"]["cost_usd"] == 1.8, "one request past the budget at most: the summary's second ask was not sent"
+    assert [is_summary_request(r.json) for r in glm_server.requests] == [False, False, True]
+
+
+def test_summary_requests_are_not_turns(glm_server, engine: Engine, repo: Path):
+    glm_server.side_answers = answer_summaries()
+    run = small_window_run(glm_server, engine, repo, turns=6, max_turns=7)  # 7 model turns
+
+    assert run.returncode == 0, run.result
+    summaries = [r for r in glm_server.requests if is_summary_request(r.json)]
+    assert summaries, "the run compacted"
+    assert run.result["turns"] == 7, "only the model's own turns count"
+    assert run.result["usage"]["requests"] == 7 + len(summaries), "the summary requests' usage is counted"
 
 
 def test_a_host_without_usage_gets_an_estimate_said_as_such(glm_server, engine: Engine):
@@ -302,6 +366,7 @@ def test_a_host_without_usage_gets_an_estimate_said_as_such(glm_server, engine: 
     assert usage["estimated"] is True
     assert abs(usage["prompt_tokens"] - len(glm_server.requests[0].body) / 3) <= 1
     assert usage["completion_tokens"] > 0
+    assert run.result["usage"]["estimated"] is True, "the result says its totals are an estimate"
 
 
 # -- on disk: a kill at any point resumes well-formed --------------------------------------------
@@ -364,3 +429,44 @@ def test_a_new_context_window_mid_session_moves_the_threshold(engine: Engine):
     assert session.agent.compactor is not None and session.agent.compactor.window.context_window == 100_000
     session.reconfigure(context_window=20_000)
     assert session.agent.compactor.window.context_window == 20_000 and session.agent.compactor.window.usable == 15_000
+
+
+
+# -- the compacted message's layout ---------------------------------------------------------------
+
+@pytest.mark.parametrize("latest", [False, True])
+@pytest.mark.parametrize("state", ["", "plan", "goal", "goal+plan", "goal+plan+history"])
+def test_the_compacted_message_has_one_blank_line_between_sections(latest: bool, state: str):
+    from glmcode.engine.compaction import Compactor, Kept, Window, render_state
+    from glmcode.engine.goal_state import GoalState
+    from glmcode.engine.verify import Check
+    from glmcode.model.conversation import Conversation
+    from glmcode.model.tokens import TokenEstimator
+    from glmcode.tools.base import PlanStep
+
+    plan = [PlanStep(step="fix add", status="in_progress")] if "plan" in state else []
+    goal = None
+    if "goal" in state:
+        goal = GoalState(goal="make it work", stage="implement", verify_commands=["pytest"])
+        if "history" in state:
+            goal.history = [[Check(kind="command", name="pytest", passed=False, exit_code=1)]]
+    conversation = Conversation({"model": "m"})
+    for message in [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "the task"},
+        {"role": "assistant", "content": "first answer"},
+        *([{"role": "user", "content": "a later instruction"}] if latest else []),
+        {"role": "assistant", "content": "second answer"},
+    ]:
+        conversation.append(message)
+    compactor = Compactor(Window(100_000, 1000), TokenEstimator())
+    committed: list[list[dict[str, Any]]] = []
+    kept = Kept(task="the task", state=render_state(plan, "python check.py" if plan else None, goal))
+    compactor.compact(conversation, ask=lambda body: AssistantTurn(content="the summary"), commit=committed.append, kept=kept, keep_share=0.0)
+    text = committed[0][1]["content"]
+    assert "\n\n\n" not in text, text
+    assert ("## The latest instruction" in text) == latest
+    assert ("## Goal state" in text) == ("goal" in state) and ("## The plan" in text) == ("plan" in state)
+    for heading in re.findall(r"(?m)^## .*$", text):
+        before = text[: text.index(heading)]
+        assert before.endswith("\n\n") and not before.endswith("\n\n\n"), heading

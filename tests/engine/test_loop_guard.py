@@ -209,3 +209,14 @@ def test_polling_a_running_background_command_is_waiting_not_looping(glm_server,
     assert run.returncode == 0, run.result
     outputs = [e["output"] for e in run.of_type("tool_result") if e["name"] == "shell_output"]
     assert len(outputs) == polls and not any("loop guard" in o for o in outputs)
+
+
+def test_the_note_counts_the_calls_left_in_words_that_agree():
+    guard = LoopGuard(warn_at=2, stop_at=4)
+    notes = []
+    for _ in range(3):
+        note = guard.observe("git_status", "{}", "clean", last_in_turn=True).note
+        if note:
+            notes.append(note)
+    assert notes[-1].count("comes back the same 1 more time,") == 1, notes[-1]
+    assert "more times" in notes[-2] and "1 more times" not in "".join(notes)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from glmcode import prompts
 from glmcode.testing import ScriptedTurn
 from glmcode.testing.engine import Engine, call, messages_of
 
@@ -87,6 +88,20 @@ def test_finish_reasons_that_are_not_success(glm_server, engine: Engine, reason:
     assert run.returncode == code and run.result["status"] == "error", run.events
     assert reason in run.result["summary"]
     assert [e["kind"] for e in run.of_type("error")] == ["content_filter" if reason != "eos_token" else "finish_reason"]
+
+
+def test_an_answer_that_runs_into_the_window_is_continued_like_one_cut_by_the_output_limit(glm_server, engine: Engine):
+    glm_server.script([
+        ScriptedTurn(content="The first half", finish_reason="model_context_window_exceeded"),
+        ScriptedTurn(content=" and the rest."),
+    ])
+    run = engine.run("hi")
+    assert run.returncode == 0, run.result
+    assert "even a minimal request" not in json.dumps(run.events)
+    assert not run.of_type("compaction") and not run.of_type("error"), "a small request is not an input overflow"
+    continued = messages_of(glm_server.requests[1])
+    assert continued[-2] == {"role": "assistant", "content": "The first half"}
+    assert continued[-1]["content"] == prompts.load("continue_after_length.md")
 
 
 def test_abort_and_error_are_retried_then_fail_with_the_cause(glm_server, engine: Engine):
