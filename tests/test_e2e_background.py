@@ -72,6 +72,21 @@ def test_nothing_outlives_a_headless_run(glm_server, run_glmcode, repo: Path) ->
         assert not alive(pid_in(repo / name)), f"{name} outlived `glmcode run`"
 
 
+def test_nothing_a_run_detached_outlives_it(glm_server, run_glmcode, repo: Path) -> None:
+    """Processes that left their process group — `setsid` in a background command, a daemon's
+    double fork in a foreground one — end with `glmcode run` too (found by their process mark)."""
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("run_shell", command="setsid sh -c 'echo $$ > bg.pid; exec sleep 301' >/dev/null 2>&1 &\nwait", background=True)]),
+        ScriptedTurn(tool_calls=[call("run_shell", command="(setsid sh -c 'echo $$ > fg.pid; exec sleep 302' >/dev/null 2>&1 &)")]),
+        ScriptedTurn(content="Started."),
+    ])
+    run = run_glmcode("run", "start it", "--yes", cwd=repo)
+    assert run.returncode == 0, run.stderr
+    assert [r["ok"] for r in run.of_type("tool_result")] == [True, True]
+    for name in ("bg.pid", "fg.pid"):
+        assert not alive(pid_in(repo / name)), f"{name} outlived `glmcode run`"
+
+
 def _start_run(glm_server, tmp_path: Path, repo: Path) -> subprocess.Popen[str]:
     """`glmcode run` that starts `BACKGROUND`, then blocks in a foreground command that writes fg.pid."""
     glm_server.script([

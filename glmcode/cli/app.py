@@ -365,6 +365,9 @@ def _run_session(
             result = session.run(prompt)
     finally:
         session.close()
+        from glmcode.tools.spawn import stop_everything
+
+        stop_everything()  # `os._exit` skips the sweep at interpreter exit: anything marked and left goes now
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError):
             stream.flush()

@@ -2,10 +2,13 @@
 
 `run_shell` with `background: true` starts a command here and returns at once; `shell_output`
 reads what it printed since the last read, `shell_stop` stops it. Each command runs in its own
-process group (`glmcode.tools.spawn`); `BackgroundProcesses.close` — called by `Session.close`,
-and at interpreter exit for any registry still open — stops every group (SIGTERM, then SIGKILL
-after `KILL_GRACE_S`). If glmcode is killed outright, the kernel kills each command's shell
-(parent-death signal); processes that shell forked are beyond reach then (see `spawn`).
+process group (`glmcode.tools.spawn`) and carries the session's process mark in its
+environment; `BackgroundProcesses.close` — called by `Session.close`, and at interpreter exit for
+any registry still open — stops every group and every process carrying the session's mark
+(those that left their group: `setsid`, daemons, `nohup … & disown`; the session's foreground
+commands' leftovers too): SIGTERM, then SIGKILL after `KILL_GRACE_S`. If glmcode is killed
+outright, the kernel kills each command's shell (parent-death signal); processes that shell
+forked are beyond reach then (see `spawn`).
 
 Memory is bounded whatever a command prints for however long: the output not yet read is held
 in an `output_budget.HeadTail` of the session's output budget (its head and tail, the middle
@@ -24,7 +27,17 @@ from pathlib import Path
 
 from glmcode import output_budget
 from glmcode.output_budget import HeadTail
-from glmcode.tools.spawn import POLL_S, group_alive, read_all, signal_group, spawn
+from glmcode.tools.spawn import (
+    POLL_S,
+    group_alive,
+    marked_pids,
+    new_mark,
+    read_all,
+    signal_group,
+    signal_marked,
+    spawn,
+    stop_marked,
+)
 
 KILL_GRACE_S = 2.0
 """Time between SIGTERM and SIGKILL when stopping background commands (all at once at close)."""
@@ -88,6 +101,8 @@ class BackgroundProcess:
     proc: subprocess.Popen[bytes]
     """`proc.pid` is also the process group id."""
     output: _Unread
+    mark: str = ""
+    """The process mark of the command and everything it starts (`glmcode.tools.spawn`)."""
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
     """When the shell exited (monotonic seconds), as its follower thread or a poll saw it first."""
@@ -173,6 +188,9 @@ class BackgroundProcesses:
     """
 
     def __init__(self) -> None:
+        self.scope = new_mark()
+        """The session's process mark: every command its tools start carries a mark under it, so
+        `close` finds whatever they left running, detached or not (`glmcode.tools.spawn`)."""
         self._lock = threading.Lock()
         self._processes: dict[str, BackgroundProcess] = {}
         self._count = 0
@@ -195,12 +213,13 @@ class BackgroundProcesses:
                 )
             self._count += 1
             ident = f"bg{self._count}"
+            mark = new_mark(self.scope)
             try:
-                proc = spawn(command, cwd)
+                proc = spawn(command, cwd, mark)
             except OSError as e:
                 raise ProcessError(f"could not start the command: {e}") from e
             assert proc.stdout is not None
-            process = BackgroundProcess(id=ident, command=command, proc=proc, output=_Unread(limit))
+            process = BackgroundProcess(id=ident, command=command, proc=proc, output=_Unread(limit), mark=mark)
             self._processes[ident] = process
             _OPEN.add(self)
             process.reader.start()
@@ -225,24 +244,26 @@ class BackgroundProcesses:
             return list(self._processes.values())
 
     def stop(self, ident: str) -> BackgroundProcess:
-        """Stop one command's process group (SIGTERM, then SIGKILL after `KILL_GRACE_S`); returns it.
+        """Stop one command's process group and every process carrying its mark (SIGTERM, then
+        SIGKILL after `KILL_GRACE_S`); returns it.
 
         A command that had exited already is left as it was (its group, if any member is left, is
-        still stopped). Raises `ProcessError` for an unknown id.
+        still stopped, and so are its detached processes). Raises `ProcessError` for an unknown id.
         """
         process = self.get(ident)
-        _stop_all([process])
+        _stop_all([process], process.mark)
         return process
 
     def close(self) -> None:
-        """Stop every command (all groups at once: SIGTERM, `KILL_GRACE_S`, SIGKILL) and refuse new ones.
+        """Stop every command and every process carrying the session's mark (all at once: SIGTERM,
+        `KILL_GRACE_S`, SIGKILL) and refuse new ones.
 
-        Idempotent; returns when every shell has been reaped.
+        Idempotent; returns when every shell has been reaped and no marked process is left.
         """
         with self._lock:
             self._closed = True
             processes = list(self._processes.values())
-        _stop_all(processes)
+        _stop_all(processes, self.scope)
         _OPEN.discard(self)
 
     def _forget_old(self) -> None:
@@ -252,8 +273,9 @@ class BackgroundProcesses:
             del self._processes[ident]
 
 
-def _stop_all(processes: list[BackgroundProcess]) -> None:
-    """SIGTERM every live group, wait until each is gone (at most `KILL_GRACE_S` in all), SIGKILL the rest, reap.
+def _stop_all(processes: list[BackgroundProcess], mark: str) -> None:
+    """SIGTERM every live group and every process marked with `mark`, wait until each is gone (at
+    most `KILL_GRACE_S` in all), SIGKILL the rest, reap.
 
     A group whose shell has exited and whose every process is gone is not signalled (its id may
     belong to someone else by now).
@@ -263,13 +285,17 @@ def _stop_all(processes: list[BackgroundProcess]) -> None:
         if process.running:
             process.stopped = True
         signal_group(process.pid, signal.SIGTERM)
+    marked = bool(signal_marked(mark, signal.SIGTERM))
     deadline = time.monotonic() + KILL_GRACE_S
     for process in live:
         while time.monotonic() < deadline and (process.running or group_alive(process.pid)):
             time.sleep(POLL_S)
+    while marked and time.monotonic() < deadline and marked_pids(mark):
+        time.sleep(POLL_S)
     for process in live:
         if process.running or group_alive(process.pid):
             signal_group(process.pid, signal.SIGKILL)
+    stop_marked(mark, grace=0)
     for process in processes:
         process.proc.wait()
         process.exit_code  # noqa: B018 -- records when it ended

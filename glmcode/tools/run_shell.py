@@ -80,7 +80,7 @@ class RunShell(Tool[RunShellArgs]):
         if args.background:
             return _start_background(args, ctx)
         timeout = _timeout(args, ctx)
-        outcome = run_command(args.command, ctx.root, timeout, ctx.cancel, ctx.output_chars)
+        outcome = run_command(args.command, ctx.root, timeout, ctx.cancel, ctx.output_chars, scope=ctx.processes.scope)
         if outcome.timed_out:
             summary = "timed out"
         elif outcome.cancelled:
