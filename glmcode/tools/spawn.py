@@ -221,10 +221,12 @@ def no_editor_command() -> str:
     """The value of the editor variables: a shell command that prints `prompts/no_editor.md` to
     stderr and fails, so `git commit` without `-m` stops at once saying to pass `-m`.
 
-    git runs an editor that contains shell syntax through `sh -c '<editor> "$@"'`, so the file
-    name it appends goes to `false`, which ignores it.
+    The command `cat`s the prompt file rather than holding its text: git echoes the whole editor
+    command in its own error line (`There was a problem with the editor '…'`), and the message
+    must appear once, not twice. git runs an editor that contains shell syntax through
+    `sh -c '<editor> "$@"'`, so the file name it appends goes to `false`, which ignores it.
     """
-    return f"printf '%s\\n' {shlex.quote(prompts.load('no_editor.md'))} >&2; false"
+    return f"cat {shlex.quote(str(prompts.prompts_dir() / 'no_editor.md'))} >&2; false"
 
 
 def command_env(base: dict[str, str] | None = None) -> dict[str, str]:
