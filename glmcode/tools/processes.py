@@ -12,7 +12,9 @@ forked are beyond reach then (see `spawn`).
 
 Memory is bounded whatever a command prints for however long: the output not yet read is held
 in an `output_budget.HeadTail` of the session's output budget (its head and tail, the middle
-counted in a note), and each read starts a fresh one.
+counted in a note), and each read starts a fresh one. The whole unread output is also kept, in a
+temporary file once it is long (up to `output_budget.SAVED_MAX_CHARS`), so a read that has to
+cut it saves it whole for the call (`read_text`), like a foreground command's.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from glmcode import output_budget
 from glmcode.output_budget import HeadTail
+from glmcode.tools import saved_outputs
 from glmcode.tools.spawn import (
     POLL_S,
     group_alive,
@@ -59,7 +62,7 @@ class _Unread:
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
-        self._kept = HeadTail(limit)
+        self._kept = HeadTail(limit, keep_full=True)
         self.changed = threading.Condition()
         self.total_chars = 0
         """Characters the command printed in all."""
@@ -85,9 +88,10 @@ class _Unread:
             return self._kept.total_chars
 
     def take(self) -> HeadTail:
-        """What was printed since the last take (cut to the limit); the next one starts empty."""
+        """What was printed since the last take (cut to the limit, the whole kept too: `read_text`);
+        the next one starts empty."""
         with self.changed:
-            kept, self._kept = self._kept, HeadTail(self._limit)
+            kept, self._kept = self._kept, HeadTail(self._limit, keep_full=True)
             return kept
 
 
@@ -176,7 +180,7 @@ class BackgroundProcess:
     def read(self) -> tuple[str, int]:
         """(the output since the last read, cut to the budget with a note; how many characters that was)."""
         kept = self.output.take()
-        return kept.text(), kept.total_chars
+        return read_text(kept), kept.total_chars
 
 
 class BackgroundProcesses:
@@ -271,6 +275,17 @@ class BackgroundProcesses:
         excess = len(self._processes) - MAX_KEPT
         for ident in [p.id for p in self._processes.values() if not p.running and not p.reader.is_alive()][: max(0, excess)]:
             del self._processes[ident]
+
+
+def read_text(kept: HeadTail, before: str = "") -> str:
+    """`before` and a read's output (`_Unread.take`) within its budget; when the output had to be
+    cut, it is saved whole for the running tool call and the note says where and which
+    `read_file` offset and limit show the part left out (`glmcode.tools.saved_outputs`).
+    Deletes the read's temporary file."""
+    try:
+        return kept.text(saved_outputs.hint_for(kept.full_pieces), before=before)
+    finally:
+        kept.close()
 
 
 def _stop_all(processes: list[BackgroundProcess], mark: str) -> None:
