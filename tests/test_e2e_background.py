@@ -7,12 +7,17 @@ The model starts `BACKGROUND` (a shell that leaves a grandchild and waits); the 
 from __future__ import annotations
 
 import json
+import os
+import pty
 import signal
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from glmcode.engine.transcript import read_session
 from glmcode.testing import ScriptedTurn
 from glmcode.testing.command import GLMCODE_BIN, base_env
 from glmcode.testing.engine import call
@@ -101,19 +106,53 @@ def _start_run(glm_server, tmp_path: Path, repo: Path) -> subprocess.Popen[str]:
     )
 
 
-def test_sigterm_stops_the_run_and_every_background_group(glm_server, tmp_path: Path, repo: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_stops_the_run_and_every_background_group(glm_server, tmp_path: Path, repo: Path, sig: int) -> None:
+    """SIGTERM, and SIGHUP (a closed terminal, a dropped ssh connection): one `interrupted` result,
+    exit 130, nothing left running."""
     proc = _start_run(glm_server, tmp_path, repo)
     try:
         foreground = pid_in(repo / "fg.pid")
         shell, child = pid_in(repo / "shell.pid"), pid_in(repo / "child.pid")
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=90)
     finally:
         proc.kill()
     assert proc.returncode == 130, err
-    assert json.loads(out.splitlines()[-1])["status"] == "interrupted"
+    results = [json.loads(line) for line in out.splitlines() if json.loads(line)["type"] == "result"]
+    assert [r["status"] for r in results] == ["interrupted"]
+    (transcript,) = (repo / ".glmcode" / "sessions").glob("*.jsonl")
+    saved = read_session(repo, transcript.stem)
+    assert [e["status"] for e in saved.events if e.get("type") == "result"] == ["interrupted"]
     for pid in (foreground, shell, child):
         assert not alive(pid)
+
+
+def test_a_closed_terminal_stops_the_run_cleanly(glm_server, tmp_path: Path, repo: Path) -> None:
+    """The terminal goes away (its master side closed: writes fail with EIO) and SIGHUP follows:
+    the run still ends `interrupted` with exit 130, its result in the transcript."""
+    master, slave = pty.openpty()
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("run_shell", command="echo $$ > fg.pid; sleep 60; echo slept")]),
+        ScriptedTurn(content="finished"),
+    ])
+    proc = subprocess.Popen(
+        [GLMCODE_BIN, "run", "start it", "--yes", "--output-format", "stream-json"],
+        cwd=repo, env=base_env(glm_server, tmp_path), stdin=subprocess.DEVNULL,
+        stdout=slave, stderr=subprocess.PIPE, text=True,
+    )
+    os.close(slave)
+    try:
+        foreground = pid_in(repo / "fg.pid")
+        os.close(master)
+        proc.send_signal(signal.SIGHUP)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    (transcript,) = (repo / ".glmcode" / "sessions").glob("*.jsonl")
+    assert [e["status"] for e in read_session(repo, transcript.stem).events if e.get("type") == "result"] == ["interrupted"]
+    assert not alive(foreground)
 
 
 def test_sigkill_of_glmcode_kills_its_direct_children(glm_server, tmp_path: Path, repo: Path) -> None:
