@@ -338,8 +338,8 @@ def _run_session(
     Everything from the session's start to its end — restoring a transcript included — ends
     in the session's one `result` (exit code in it). A new goal nobody could approve edits for
     is refused before anything is written. Leaving with `os._exit` after flushing skips the
-    interpreter's slow shutdown (DESIGN.md §8); the transcript is closed before. This is the
-    one place in glmcode that calls `os._exit`.
+    interpreter's slow shutdown (DESIGN.md §8); the transcript is closed before. (The other
+    `os._exit` is the TUI's, after SIGHUP: `GlmcodeApp._hang_up`.)
     """
     from glmcode.engine.session import Session, goal_refusal
 
