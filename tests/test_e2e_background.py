@@ -65,6 +65,18 @@ def test_session_close_stops_the_runs_background_commands(glm_server, engine, re
         assert not alive(pid_in(repo / name)), f"{name} outlived Session.close()"
 
 
+def test_session_close_stops_what_the_runs_commands_detached(glm_server, engine, repo: Path) -> None:
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("run_shell", command="setsid sh -c 'echo $$ > bg.pid; exec sleep 301' >/dev/null 2>&1 &\nwait", background=True)]),
+        ScriptedTurn(tool_calls=[call("run_shell", command="nohup sh -c 'echo $$ > fg.pid; exec sleep 302' >/dev/null 2>&1 & disown")]),
+        ScriptedTurn(content="Started."),
+    ])
+    run = engine.run("start it", permission_mode="full-auto")
+    assert run.returncode == 0
+    for name in ("bg.pid", "fg.pid"):
+        assert not alive(pid_in(repo / name)), f"{name} outlived Session.close()"
+
+
 def test_nothing_outlives_a_headless_run(glm_server, run_glmcode, repo: Path) -> None:
     glm_server.script([
         ScriptedTurn(tool_calls=[call("run_shell", command=BACKGROUND, background=True)]),
