@@ -338,8 +338,8 @@ def _run_session(
     Everything from the session's start to its end — restoring a transcript included — ends
     in the session's one `result` (exit code in it). A new goal nobody could approve edits for
     is refused before anything is written. Leaving with `os._exit` after flushing skips the
-    interpreter's slow shutdown (DESIGN.md §8); the transcript is closed before. This is the
-    one place in glmcode that calls `os._exit`.
+    interpreter's slow shutdown (DESIGN.md §8); the transcript is closed before. (The other
+    `os._exit` is the TUI's, after SIGHUP: `GlmcodeApp._hang_up`.)
     """
     from glmcode.engine.session import Session, goal_refusal
 
@@ -365,6 +365,9 @@ def _run_session(
             result = session.run(prompt)
     finally:
         session.close()
+        from glmcode.tools.spawn import stop_everything
+
+        stop_everything()  # `os._exit` skips the sweep at interpreter exit: anything marked and left goes now
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError):
             stream.flush()
@@ -373,7 +376,7 @@ def _run_session(
 
 class _ClosedOutputGuard:
     """Hands events to the renderer; when whoever reads stdout has gone (`BrokenPipeError`, e.g.
-    `glmcode run … | head`), the run is stopped — `interrupted`, exit 130, the transcript kept and
+    `glmcode run … | head`; `EIO` from a terminal that was closed), the run is stopped — `interrupted`, exit 130, the transcript kept and
     resumable — and the rest of the output is dropped. Not a bug of glmcode, so never exit 70."""
 
     def __init__(self, render: Any) -> None:
@@ -387,7 +390,7 @@ class _ClosedOutputGuard:
             return
         try:
             self.render(event)
-        except BrokenPipeError:
+        except OSError:  # BrokenPipeError, or EIO from a hung-up terminal
             self.closed = True
             with contextlib.suppress(OSError):  # later writes and the final flush go nowhere, quietly
                 devnull = os.open(os.devnull, os.O_WRONLY)
@@ -396,7 +399,12 @@ class _ClosedOutputGuard:
 
 
 def _install_signal_handlers(session: Any) -> None:
-    """First SIGINT/SIGTERM stops the run cleanly (transcript kept); a second one forces it."""
+    """First SIGINT/SIGTERM/SIGHUP stops the run cleanly (`interrupted`, exit 130, one `result`,
+    transcript kept, every command stopped); a second one forces it.
+
+    SIGHUP is what a closed terminal or a dropped ssh connection sends: left to its default, it
+    would kill glmcode on the spot — no `result`, and commands outside the parent-death signal's
+    reach left running."""
     state = {"count": 0}
 
     def handle(signum: int, frame: Any) -> None:
@@ -407,6 +415,8 @@ def _install_signal_handlers(session: Any) -> None:
 
     signal.signal(signal.SIGINT, handle)
     signal.signal(signal.SIGTERM, handle)
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        signal.signal(signal.SIGHUP, handle)
 
 
 def version_callback(value: bool) -> None:

@@ -103,7 +103,8 @@ class GoalRunner:
 
     def _verify(self) -> None:
         checks = verify.run_commands(
-            self.state.verify_commands, self.root, VERIFY_TIMEOUT_S, self.session.ctx.cancel, self.session.ctx.outputs
+            self.state.verify_commands, self.root, VERIFY_TIMEOUT_S, self.session.ctx.cancel, self.session.ctx.outputs,
+            scope=self.session.ctx.processes.scope,
         )
         self.agent.check_stopped()  # a command killed by an interrupt or the time budget did not fail: verify again on resume
         start = snapshot.Snapshot(self.state.start_tree, self.state.start_head) if self.state.start_tree else None

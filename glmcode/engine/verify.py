@@ -39,20 +39,23 @@ class Check(BaseModel):
 
 
 def run_commands(
-    commands: list[str], root: Path, timeout: float, cancel: threading.Event, outputs: OutputStore | None = None
+    commands: list[str], root: Path, timeout: float, cancel: threading.Event, outputs: OutputStore | None = None,
+    scope: str | None = None,
 ) -> list[Check]:
     """Run each verify command; stop early if `cancel` is set.
 
     A check's output is cleaned like a command's (`glmcode.terminal_text`); past `OUTPUT_CHARS`,
     a test run's failing parts come first (`glmcode.test_runs`) and the whole output is saved in
-    `outputs` as `verify-<n>` (n: the command's place in `commands`, from 1).
+    `outputs` as `verify-<n>` (n: the command's place in `commands`, from 1). `scope`: the
+    session's process mark (`BackgroundProcesses.scope`), so what a command leaves running ends
+    with the session.
     """
     checks = []
     for index, command in enumerate(commands, 1):
         if cancel.is_set():
             break
         try:
-            outcome = run_command(command, root, timeout, cancel, OUTPUT_CHARS)
+            outcome = run_command(command, root, timeout, cancel, OUTPUT_CHARS, scope=scope)
         except ToolError as exc:
             checks.append(Check(kind="command", name=command, passed=False, output=output_budget.cut(str(exc), OUTPUT_CHARS)))
             continue

@@ -60,5 +60,5 @@ class Lint(Tool[LintArgs]):
         paths = [workspace.rel(ctx.root, workspace.resolve(ctx.root, p, write=False)) for p in args.paths or []]
         command = with_paths(command, paths)
         ctx.rules.check_command(command)
-        ok, output, summary = run_declared(command, ctx.root, ctx.cancel, ctx.output_chars)
+        ok, output, summary = run_declared(command, ctx.root, ctx.cancel, ctx.output_chars, scope=ctx.processes.scope)
         return ToolResult(ok=ok, output=output, summary=summary)

@@ -2,14 +2,19 @@
 
 `run_shell` with `background: true` starts a command here and returns at once; `shell_output`
 reads what it printed since the last read, `shell_stop` stops it. Each command runs in its own
-process group (`glmcode.tools.spawn`); `BackgroundProcesses.close` — called by `Session.close`,
-and at interpreter exit for any registry still open — stops every group (SIGTERM, then SIGKILL
-after `KILL_GRACE_S`). If glmcode is killed outright, the kernel kills each command's shell
-(parent-death signal); processes that shell forked are beyond reach then (see `spawn`).
+process group (`glmcode.tools.spawn`) and carries the session's process mark in its
+environment; `BackgroundProcesses.close` — called by `Session.close`, and at interpreter exit for
+any registry still open — stops every group and every process carrying the session's mark
+(those that left their group: `setsid`, daemons, `nohup … & disown`; the session's foreground
+commands' leftovers too): SIGTERM, then SIGKILL after `KILL_GRACE_S`. If glmcode is killed
+outright, the kernel kills each command's shell (parent-death signal); processes that shell
+forked are beyond reach then (see `spawn`).
 
 Memory is bounded whatever a command prints for however long: the output not yet read is held
 in an `output_budget.HeadTail` of the session's output budget (its head and tail, the middle
-counted in a note), and each read starts a fresh one.
+counted in a note), and each read starts a fresh one. The whole unread output is also kept, in a
+temporary file once it is long (up to `output_budget.SAVED_MAX_CHARS`), so a read that has to
+cut it saves it whole for the call (`read_text`), like a foreground command's.
 """
 
 from __future__ import annotations
@@ -24,7 +29,18 @@ from pathlib import Path
 
 from glmcode import output_budget
 from glmcode.output_budget import HeadTail
-from glmcode.tools.spawn import POLL_S, group_alive, read_all, signal_group, spawn
+from glmcode.tools import saved_outputs
+from glmcode.tools.spawn import (
+    POLL_S,
+    group_alive,
+    marked_pids,
+    new_mark,
+    read_all,
+    signal_group,
+    signal_marked,
+    spawn,
+    stop_marked,
+)
 
 KILL_GRACE_S = 2.0
 """Time between SIGTERM and SIGKILL when stopping background commands (all at once at close)."""
@@ -46,7 +62,7 @@ class _Unread:
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
-        self._kept = HeadTail(limit)
+        self._kept = HeadTail(limit, keep_full=True)
         self.changed = threading.Condition()
         self.total_chars = 0
         """Characters the command printed in all."""
@@ -72,9 +88,10 @@ class _Unread:
             return self._kept.total_chars
 
     def take(self) -> HeadTail:
-        """What was printed since the last take (cut to the limit); the next one starts empty."""
+        """What was printed since the last take (cut to the limit, the whole kept too: `read_text`);
+        the next one starts empty."""
         with self.changed:
-            kept, self._kept = self._kept, HeadTail(self._limit)
+            kept, self._kept = self._kept, HeadTail(self._limit, keep_full=True)
             return kept
 
 
@@ -88,6 +105,8 @@ class BackgroundProcess:
     proc: subprocess.Popen[bytes]
     """`proc.pid` is also the process group id."""
     output: _Unread
+    mark: str = ""
+    """The process mark of the command and everything it starts (`glmcode.tools.spawn`)."""
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
     """When the shell exited (monotonic seconds), as its follower thread or a poll saw it first."""
@@ -161,7 +180,7 @@ class BackgroundProcess:
     def read(self) -> tuple[str, int]:
         """(the output since the last read, cut to the budget with a note; how many characters that was)."""
         kept = self.output.take()
-        return kept.text(), kept.total_chars
+        return read_text(kept), kept.total_chars
 
 
 class BackgroundProcesses:
@@ -173,6 +192,9 @@ class BackgroundProcesses:
     """
 
     def __init__(self) -> None:
+        self.scope = new_mark()
+        """The session's process mark: every command its tools start carries a mark under it, so
+        `close` finds whatever they left running, detached or not (`glmcode.tools.spawn`)."""
         self._lock = threading.Lock()
         self._processes: dict[str, BackgroundProcess] = {}
         self._count = 0
@@ -195,12 +217,13 @@ class BackgroundProcesses:
                 )
             self._count += 1
             ident = f"bg{self._count}"
+            mark = new_mark(self.scope)
             try:
-                proc = spawn(command, cwd)
+                proc = spawn(command, cwd, mark)
             except OSError as e:
                 raise ProcessError(f"could not start the command: {e}") from e
             assert proc.stdout is not None
-            process = BackgroundProcess(id=ident, command=command, proc=proc, output=_Unread(limit))
+            process = BackgroundProcess(id=ident, command=command, proc=proc, output=_Unread(limit), mark=mark)
             self._processes[ident] = process
             _OPEN.add(self)
             process.reader.start()
@@ -225,24 +248,26 @@ class BackgroundProcesses:
             return list(self._processes.values())
 
     def stop(self, ident: str) -> BackgroundProcess:
-        """Stop one command's process group (SIGTERM, then SIGKILL after `KILL_GRACE_S`); returns it.
+        """Stop one command's process group and every process carrying its mark (SIGTERM, then
+        SIGKILL after `KILL_GRACE_S`); returns it.
 
         A command that had exited already is left as it was (its group, if any member is left, is
-        still stopped). Raises `ProcessError` for an unknown id.
+        still stopped, and so are its detached processes). Raises `ProcessError` for an unknown id.
         """
         process = self.get(ident)
-        _stop_all([process])
+        _stop_all([process], process.mark)
         return process
 
     def close(self) -> None:
-        """Stop every command (all groups at once: SIGTERM, `KILL_GRACE_S`, SIGKILL) and refuse new ones.
+        """Stop every command and every process carrying the session's mark (all at once: SIGTERM,
+        `KILL_GRACE_S`, SIGKILL) and refuse new ones.
 
-        Idempotent; returns when every shell has been reaped.
+        Idempotent; returns when every shell has been reaped and no marked process is left.
         """
         with self._lock:
             self._closed = True
             processes = list(self._processes.values())
-        _stop_all(processes)
+        _stop_all(processes, self.scope)
         _OPEN.discard(self)
 
     def _forget_old(self) -> None:
@@ -252,8 +277,20 @@ class BackgroundProcesses:
             del self._processes[ident]
 
 
-def _stop_all(processes: list[BackgroundProcess]) -> None:
-    """SIGTERM every live group, wait until each is gone (at most `KILL_GRACE_S` in all), SIGKILL the rest, reap.
+def read_text(kept: HeadTail, before: str = "") -> str:
+    """`before` and a read's output (`_Unread.take`) within its budget; when the output had to be
+    cut, it is saved whole for the running tool call and the note says where and which
+    `read_file` offset and limit show the part left out (`glmcode.tools.saved_outputs`).
+    Deletes the read's temporary file."""
+    try:
+        return kept.text(saved_outputs.hint_for(kept.full_pieces), before=before)
+    finally:
+        kept.close()
+
+
+def _stop_all(processes: list[BackgroundProcess], mark: str) -> None:
+    """SIGTERM every live group and every process marked with `mark`, wait until each is gone (at
+    most `KILL_GRACE_S` in all), SIGKILL the rest, reap.
 
     A group whose shell has exited and whose every process is gone is not signalled (its id may
     belong to someone else by now).
@@ -263,13 +300,17 @@ def _stop_all(processes: list[BackgroundProcess]) -> None:
         if process.running:
             process.stopped = True
         signal_group(process.pid, signal.SIGTERM)
+    marked = bool(signal_marked(mark, signal.SIGTERM))
     deadline = time.monotonic() + KILL_GRACE_S
     for process in live:
         while time.monotonic() < deadline and (process.running or group_alive(process.pid)):
             time.sleep(POLL_S)
+    while marked and time.monotonic() < deadline and marked_pids(mark):
+        time.sleep(POLL_S)
     for process in live:
         if process.running or group_alive(process.pid):
             signal_group(process.pid, signal.SIGKILL)
+    stop_marked(mark, grace=0)
     for process in processes:
         process.proc.wait()
         process.exit_code  # noqa: B018 -- records when it ended

@@ -20,7 +20,7 @@ from glmcode.tools.base import (
     ToolResult,
     one_line,
 )
-from glmcode.tools.processes import ProcessError
+from glmcode.tools.processes import ProcessError, read_text
 from glmcode.tools.shell_output import state
 from glmcode.tools.shell_runner import describe, run_command
 
@@ -80,7 +80,7 @@ class RunShell(Tool[RunShellArgs]):
         if args.background:
             return _start_background(args, ctx)
         timeout = _timeout(args, ctx)
-        outcome = run_command(args.command, ctx.root, timeout, ctx.cancel, ctx.output_chars)
+        outcome = run_command(args.command, ctx.root, timeout, ctx.cancel, ctx.output_chars, scope=ctx.processes.scope)
         if outcome.timed_out:
             summary = "timed out"
         elif outcome.cancelled:
@@ -111,4 +111,4 @@ def _start_background(args: RunShellArgs, ctx: ToolContext) -> ToolResult:
     kept = process.output.take()
     if not kept.total_chars:
         return ToolResult(output=header + "(no output yet)" if running else header + "(no output)", summary=summary)
-    return ToolResult(output=kept.text(before=header), summary=summary)
+    return ToolResult(output=read_text(kept, before=header), summary=summary)

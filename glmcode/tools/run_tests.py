@@ -58,5 +58,5 @@ class RunTests(Tool[RunTestsArgs]):
         if words:
             command = " ".join([command.rstrip(), *(shlex.quote(w) for w in words)])
         ctx.rules.check_command(command)
-        ok, output, summary = run_declared(command, ctx.root, ctx.cancel, ctx.output_chars, condense=True)
+        ok, output, summary = run_declared(command, ctx.root, ctx.cancel, ctx.output_chars, condense=True, scope=ctx.processes.scope)
         return ToolResult(ok=ok, output=output, summary=summary)

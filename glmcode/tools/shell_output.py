@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult, one_line
-from glmcode.tools.processes import BackgroundProcess, ProcessError
+from glmcode.tools.processes import BackgroundProcess, ProcessError, read_text
 
 MAX_WAIT_S = 60.0
 """The longest `wait` one call may ask for (seconds)."""
@@ -56,7 +56,7 @@ class ShellOutput(Tool[ShellOutputArgs]):
         summary = f"{process.id} {state(process)}, {kept.total_chars:,} new characters"
         if not kept.total_chars:
             return ToolResult(output=header + "(no new output)", summary=summary)
-        return ToolResult(output=kept.text(before=header), summary=summary)
+        return ToolResult(output=read_text(kept, before=header), summary=summary)
 
 
 def state(process: BackgroundProcess) -> str:

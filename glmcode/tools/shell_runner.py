@@ -25,7 +25,7 @@ from glmcode import output_budget, test_runs
 from glmcode.output_budget import HeadTail
 from glmcode.tools import saved_outputs
 from glmcode.tools.base import ToolError
-from glmcode.tools.spawn import POLL_S, read_all, signal_group, spawn
+from glmcode.tools.spawn import POLL_S, marked_pids, new_mark, read_all, signal_group, signal_marked, spawn, stop_marked
 
 KILL_GRACE_S = 2.0
 """Time between SIGTERM and SIGKILL when stopping a process group."""
@@ -58,18 +58,22 @@ class CommandOutcome:
         return self.captured.total_chars
 
 
-def _stop_group(proc: subprocess.Popen[bytes], reader: threading.Thread) -> None:
-    """SIGTERM the process group, give it `KILL_GRACE_S`, then SIGKILL whatever is left."""
+def _stop_group(proc: subprocess.Popen[bytes], reader: threading.Thread, mark: str) -> None:
+    """SIGTERM the process group and every process carrying the command's `mark` (those that left
+    the group: `setsid`, daemons), give them `KILL_GRACE_S`, then SIGKILL whatever is left."""
     signal_group(proc.pid, signal.SIGTERM)
+    signal_marked(mark, signal.SIGTERM)
     deadline = time.monotonic() + KILL_GRACE_S
-    while time.monotonic() < deadline and (proc.poll() is None or reader.is_alive()):
+    while time.monotonic() < deadline and (proc.poll() is None or reader.is_alive() or marked_pids(mark)):
         reader.join(POLL_S)
     signal_group(proc.pid, signal.SIGKILL)
+    stop_marked(mark, grace=0)
     proc.wait()
 
 
 def run_command(
-    command: str, cwd: Path, timeout: float, cancel: threading.Event | None, limit: int = output_budget.DEFAULT_LIMIT
+    command: str, cwd: Path, timeout: float, cancel: threading.Event | None, limit: int = output_budget.DEFAULT_LIMIT,
+    *, scope: str | None = None,
 ) -> CommandOutcome:
     """Run `command` in `cwd`; stop it and its children after `timeout` seconds or when `cancel` is set.
 
@@ -78,10 +82,16 @@ def run_command(
     pagers never wait (see `glmcode.tools.spawn`). Raises
     `ToolError` only if the shell cannot be started; a failing command is a normal outcome.
     KeyboardInterrupt while waiting stops the process group, then propagates.
+
+    The command gets a mark under `scope` (the session's, `BackgroundProcesses.scope`; default:
+    this process's): when it is stopped, so is every process it started, detached or not; what it
+    leaves running after a normal exit (a server started with `setsid`, `pg_ctl start`) is
+    stopped when the scope is (the session's end), see `glmcode.tools.spawn`.
     """
     start = time.monotonic()
+    mark = new_mark(scope)
     try:
-        proc = spawn(command, cwd)
+        proc = spawn(command, cwd, mark)
     except OSError as e:
         raise ToolError(f"could not start the command: {e}") from e
     assert proc.stdout is not None
@@ -106,14 +116,14 @@ def run_command(
             except subprocess.TimeoutExpired:
                 pass
         if timed_out or cancelled:
-            _stop_group(proc, reader)
+            _stop_group(proc, reader, mark)
         else:
             reader.join(PIPE_GRACE_S)
             if reader.is_alive():
-                _stop_group(proc, reader)
+                _stop_group(proc, reader, mark)
                 note = "[background processes still holding the output open were stopped]"
     except KeyboardInterrupt:
-        _stop_group(proc, reader)
+        _stop_group(proc, reader, mark)
         raise
     finally:
         reader.join(PIPE_GRACE_S)
@@ -160,15 +170,16 @@ DECLARED_TIMEOUT_S = 600.0
 
 def run_declared(
     command: str, cwd: Path, cancel: threading.Event | None, limit: int = output_budget.DEFAULT_LIMIT,
-    *, condense: bool = False,
+    *, condense: bool = False, scope: str | None = None,
 ) -> tuple[bool, str, str]:
     """Run a declared command (lint, tests): (ok, text for the model, summary `passed`/`failed (exit N)`).
 
     The text starts with `$ <command>` so the model sees exactly what ran; it is at most `limit`
     characters long (the output cut as `glmcode.output_budget` says). With `condense` (test
     runs), an output over the budget shows its failing parts first (`glmcode.test_runs`).
+    `scope`: as for `run_command`.
     """
-    outcome = run_command(command, cwd, DECLARED_TIMEOUT_S, cancel, limit)
+    outcome = run_command(command, cwd, DECLARED_TIMEOUT_S, cancel, limit, scope=scope)
     if outcome.timed_out:
         summary = "timed out"
     elif outcome.cancelled:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from glmcode.tools.base import Tool, ToolArgs, ToolContext, ToolError, ToolResult
-from glmcode.tools.processes import ProcessError
+from glmcode.tools.processes import ProcessError, read_text
 from glmcode.tools.shell_output import state, status_line
 
 
@@ -38,4 +38,4 @@ class ShellStop(Tool[ShellStopArgs]):
         summary = f"{process.id} {state(process)}"
         if not kept.total_chars:
             return ToolResult(output=header + "(no new output)", summary=summary)
-        return ToolResult(output=kept.text(before=header), summary=summary)
+        return ToolResult(output=read_text(kept, before=header), summary=summary)

@@ -16,12 +16,22 @@ here, and a later sandbox (bubblewrap) wraps the command line in this one functi
   thread that may finish while the command runs;
 - an environment in which nothing waits for a person (`command_env`): editors fail at once with
   a message saying what to do instead (`prompts/no_editor.md`), pagers are `cat`, git and ssh
-  never prompt, glmcode's own API keys are removed.
+  never prompt, glmcode's own API keys are removed;
+- a mark in that environment, `GLMCODE_PROCESS_MARK=<process>.<scope>.<command>`, which every
+  process the command starts inherits, even one that leaves the process group and session
+  (`setsid`, a daemon's double fork, `nohup … & disown`). `stop_marked` finds them all in
+  `/proc/*/environ` and stops them: after a command's timeout or cancel (its own mark), when a
+  session closes (its scope), and at interpreter exit (everything this glmcode started). The mark
+  is not a secret: a random value naming this glmcode process and nothing else. A process that
+  is started with the mark taken out of its environment (`env -i`, `env -u`) still escapes
+  until commands run in a sandbox with its own PID namespace (bubblewrap, issue 9).
 """
 
 from __future__ import annotations
 
+import atexit
 import codecs
+import itertools
 import os
 import queue
 import select
@@ -31,7 +41,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -73,14 +84,149 @@ credential manager, `gh`, ssh, apt and pip fail instead of asking. (ssh and sudo
 `/dev/tty` either: the command has no controlling terminal.)"""
 
 
+MARK_VARIABLE = "GLMCODE_PROCESS_MARK"
+"""The environment variable that marks every process a command of glmcode starts (see the module doc)."""
+STOP_GRACE_S = 2.0
+"""Time between SIGTERM and SIGKILL when stopping marked processes."""
+
+_process_token: tuple[int, str] | None = None
+_mark_numbers = itertools.count(1)
+_spawned_marks: set[str] = set()
+"""Marks of the commands started and not yet swept (`stop_marked` forgets those it swept)."""
+_marks_lock = threading.Lock()
+_exit_sweep_registered = False
+
+
+def process_mark() -> str:
+    """This glmcode process's mark: 12 random hex digits, made on first use (again after a fork)."""
+    global _process_token
+    if _process_token is None or _process_token[0] != os.getpid():
+        _process_token = (os.getpid(), os.urandom(6).hex())
+    return _process_token[1]
+
+
+def new_mark(scope: str | None = None) -> str:
+    """A fresh mark under `scope` (a mark itself; default: this process's mark), e.g. `3f9a…c2.7`.
+
+    A session's background registry holds one (`BackgroundProcesses.scope`); each command it or
+    the session's tools run gets one under it, so stopping the scope stops them all.
+    """
+    return f"{scope or process_mark()}.{next(_mark_numbers)}"
+
+
+def _under(mark: str, scope: str) -> bool:
+    return mark == scope or mark.startswith(scope + ".")
+
+
+def marked_pids(scope: str) -> list[int]:
+    """The pids of live processes whose environment carries a mark equal to or under `scope`,
+    read from `/proc/*/environ` (only the user's own processes can be read); never glmcode's own pid.
+    Empty where there is no `/proc`."""
+    if not sys.platform.startswith("linux"):
+        return []
+    needle = f"{MARK_VARIABLE}={scope}".encode()
+    me = os.getpid()
+    found = []
+    try:
+        entries = list(os.scandir("/proc"))
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                environ = f.read()
+        except OSError:
+            continue
+        if needle not in environ:
+            continue
+        if any(item == needle or item.startswith(needle + b".") for item in environ.split(b"\0")):
+            found.append(int(entry.name))
+    return found
+
+
+def _signal_pids(pids: Iterable[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def signal_marked(scope: str, sig: int) -> list[int]:
+    """Send `sig` to every live process marked with `scope` (or a mark under it); the pids signalled."""
+    if not may_have_marked(scope):
+        return []
+    pids = marked_pids(scope)
+    _signal_pids(pids, sig)
+    return pids
+
+
+def may_have_marked(scope: str) -> bool:
+    """Whether a command was started under `scope` since the last sweep of it (else there is nothing to look for)."""
+    with _marks_lock:
+        return any(_under(mark, scope) for mark in _spawned_marks)
+
+
+def stop_marked(scope: str, grace: float = STOP_GRACE_S) -> int:
+    """Stop every process marked with `scope` or a mark under it: SIGTERM, up to `grace` seconds
+    for them to go (those forked meanwhile get SIGTERM too), then SIGKILL to what is left, until
+    none is left. Returns how many processes were signalled. Never signals glmcode itself.
+
+    Does nothing (no `/proc` scan) when no command was started under `scope` since its last sweep.
+    """
+    if not may_have_marked(scope):
+        return 0
+    signalled: set[int] = set()
+    deadline = time.monotonic() + grace
+    while True:
+        pids = set(marked_pids(scope))
+        if not pids:
+            break
+        _signal_pids(pids - signalled, signal.SIGTERM)
+        signalled |= pids
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(POLL_S)
+    for _ in range(50):  # a process forking as fast as it is killed cannot keep this going forever
+        pids = set(marked_pids(scope))
+        if not pids:
+            break
+        _signal_pids(pids, signal.SIGKILL)
+        signalled |= pids
+        time.sleep(POLL_S / 5)
+    with _marks_lock:
+        _spawned_marks.difference_update([mark for mark in _spawned_marks if _under(mark, scope)])
+    return len(signalled)
+
+
+def stop_everything() -> int:
+    """Stop every process a command of this glmcode started that is still running (`stop_marked`
+    on this process's mark); called at interpreter exit, and by whoever leaves without it (`os._exit`)."""
+    return stop_marked(process_mark())
+
+
+def _remember(mark: str) -> None:
+    """Note that a command was started with `mark`; the first time, arrange the sweep at exit."""
+    global _exit_sweep_registered
+    with _marks_lock:
+        _spawned_marks.add(mark)
+        if not _exit_sweep_registered:
+            atexit.register(stop_everything)
+            _exit_sweep_registered = True
+
+
 def no_editor_command() -> str:
     """The value of the editor variables: a shell command that prints `prompts/no_editor.md` to
     stderr and fails, so `git commit` without `-m` stops at once saying to pass `-m`.
 
-    git runs an editor that contains shell syntax through `sh -c '<editor> "$@"'`, so the file
-    name it appends goes to `false`, which ignores it.
+    The command `cat`s the prompt file rather than holding its text: git echoes the whole editor
+    command in its own error line (`There was a problem with the editor '…'`), and the message
+    must appear once, not twice. git runs an editor that contains shell syntax through
+    `sh -c '<editor> "$@"'`, so the file name it appends goes to `false`, which ignores it.
     """
-    return f"printf '%s\\n' {shlex.quote(prompts.load('no_editor.md'))} >&2; false"
+    return f"cat {shlex.quote(str(prompts.prompts_dir() / 'no_editor.md'))} >&2; false"
 
 
 def command_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -262,13 +408,18 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 _LAUNCHER = _Launcher()
 
 
-def spawn(command: str, cwd: Path) -> subprocess.Popen[bytes]:
+def spawn(command: str, cwd: Path, mark: str | None = None) -> subprocess.Popen[bytes]:
     """Start `command` with the shell in `cwd`, as the module docstring says; returns the running `Popen`.
 
-    `proc.pid` is also the process group id. `proc.stdout` is the merged output pipe (bytes).
-    Raises OSError if the shell cannot be started (e.g. `cwd` is missing).
+    `mark` (from `new_mark`; default: a fresh one under this process's mark) goes into the
+    command's environment as `MARK_VARIABLE`. `proc.pid` is also the process group id.
+    `proc.stdout` is the merged output pipe (bytes). Raises OSError if the shell cannot be
+    started (e.g. `cwd` is missing).
     """
-    return _LAUNCHER.popen([shell(), "-c", command], cwd, command_env())
+    env = command_env()
+    env[MARK_VARIABLE] = mark = mark or new_mark()
+    _remember(mark)
+    return _LAUNCHER.popen([shell(), "-c", command], cwd, env)
 
 
 def signal_group(pgid: int, sig: int) -> None:

@@ -65,3 +65,38 @@ def test_the_key_across_a_saved_pieces_boundary_is_never_written(glm_server, eng
     assert text.endswith("A[redacted:api_key]\ntail\n") and len(text) > 2**20
     for path in (repo / ".glmcode").rglob("*"):
         assert not path.is_file() or API_KEY.encode() not in path.read_bytes(), path
+
+
+def _saved_whole(repo: Path, shown: str, first: str, last: str) -> None:
+    """`shown` (a tool result) is cut and names a saved file that holds the whole output, redacted."""
+    match = SAVED.search(shown)
+    assert match, shown
+    saved = (repo / match.group(1)).read_text()
+    assert API_KEY not in saved and "[redacted:api_key]" in saved
+    assert first in saved and last in saved and first not in shown
+    assert saved.split("\n")[int(match.group(2)) - 1] not in shown, "the offset does not point at what was cut"
+
+
+def test_a_background_commands_cut_output_is_saved_like_a_foreground_ones(glm_server, engine: Engine, repo: Path):
+    """`shell_output` and `shell_stop` cut what a background command printed to the budget: the
+    whole of it is saved (redacted) and the note says where, as for `run_shell` in the foreground."""
+    gated = "echo $$ > {name}.pid; while [ ! -e go ]; do sleep 0.05; done; echo " + API_KEY + "; seq -f 'line %g' 1 3000"
+    # bg1 exits after printing; the foreground command waits until glmcode has reaped it, which it
+    # does once its output is read to the end. bg2 keeps running: a stop reads its pipe to the end.
+    wait_reaped = "touch go; until [ -e bg2.printed ] && ! kill -0 $(cat bg1.pid) 2>/dev/null; do sleep 0.05; done"
+    glm_server.script([
+        ScriptedTurn(tool_calls=[call("run_shell", command=gated.format(name="bg1"), background=True)]),
+        ScriptedTurn(tool_calls=[call("run_shell", command=gated.format(name="bg2") + "; touch bg2.printed; exec sleep 300", background=True)]),
+        ScriptedTurn(tool_calls=[call("run_shell", command=wait_reaped)]),
+        ScriptedTurn(tool_calls=[call("shell_output", id="bg1")]),
+        ScriptedTurn(tool_calls=[call("shell_stop", id="bg2")]),
+        ScriptedTurn(content="ok"),
+    ])
+    run = engine.run("start them", permission_mode="full-auto", tool_output_chars=5_000)
+    assert run.returncode == 0, run.result
+    tool_messages = [m["content"] for m in messages_of(glm_server.requests[-1]) if m["role"] == "tool"]
+    read, stopped = tool_messages[3:5]
+    assert read.startswith("bg1 exited with code 0") and stopped.startswith("bg2 stopped"), tool_messages
+    for shown in (read, stopped):
+        assert len(shown) <= 5_000 + 20, len(shown)
+        _saved_whole(repo, shown, "line 1500\n", "line 3000")

@@ -5,6 +5,7 @@ Every wait is on a condition (a file written, a process gone, output arrived), n
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -17,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from glmcode.redaction import looks_secret_name
 from glmcode.rules.agent_md import load_rules
 from glmcode.rules.permissions import Permissions
 from glmcode.tools import processes as processes_module
-from glmcode.tools import run_shell, spawn
+from glmcode.tools import run_shell, shell_runner, spawn
 from glmcode.tools.base import ToolContext, ToolResult
 from glmcode.tools.processes import BackgroundProcesses
 from glmcode.tools.registry import ToolRegistry
@@ -276,6 +278,66 @@ def test_the_launcher_thread_outlives_the_caller_so_the_death_signal_does_not_fi
     assert not alive(pid)
 
 
+DETACHED = {
+    "setsid": "setsid sh -c 'echo $$ > d.pid; exec sleep 300' >/dev/null 2>&1 &",
+    "double fork": "(setsid sh -c 'echo $$ > d.pid; exec sleep 300' >/dev/null 2>&1 &)",
+    "nohup": "nohup sh -c 'echo $$ > d.pid; exec sleep 300' >/dev/null 2>&1 & disown",
+}
+"""Ways a command leaves a process behind that its process group does not hold (or that outlives
+the shell): each writes the leftover's pid to d.pid."""
+
+
+@pytest.mark.parametrize("how", list(DETACHED))
+@pytest.mark.parametrize("where", ["background", "foreground"])
+def test_close_stops_processes_that_left_the_group(repo: Path, how: str, where: str) -> None:
+    registry = BackgroundProcesses()
+    try:
+        if where == "background":
+            registry.start(f"{DETACHED[how]}\nwait", repo)
+        else:
+            outcome = shell_runner.run_command(f"{DETACHED[how]}\necho started", repo, 30, None, scope=registry.scope)
+            assert outcome.exit_code == 0 and outcome.output == "started\n"
+        leftover = read_pid(repo / "d.pid")
+        if where == "foreground":  # a server a foreground command starts keeps running until the session ends
+            assert not wait_for(lambda: not alive(leftover), within=0.3)
+    finally:
+        registry.close()
+    assert not alive(leftover), f"the {how} process outlived close()"
+
+
+def test_shell_stop_stops_the_commands_detached_processes(bcall, repo: Path) -> None:
+    assert bcall("run_shell", {"command": f"{DETACHED['setsid']}\nwait", "background": True}).ok
+    leftover = read_pid(repo / "d.pid")
+    assert bcall("shell_stop", {"id": "bg1"}).ok
+    assert not alive(leftover)
+
+
+def test_a_timeout_stops_the_commands_detached_processes(repo: Path) -> None:
+    outcome = shell_runner.run_command(f"{DETACHED['double fork']}\nsleep 300", repo, 1.0, None)
+    assert outcome.timed_out
+    assert not alive(read_pid(repo / "d.pid")), "a detached process outlived the command's timeout"
+
+
+def test_every_command_carries_the_mark_of_its_session(bcall, bg_ctx: ToolContext) -> None:
+    result = bcall("run_shell", {"command": f"echo ${spawn.MARK_VARIABLE}"})
+    mark = result.output.splitlines()[1]
+    assert mark.startswith(bg_ctx.processes.scope + ".") and mark.split(".")[0] == spawn.process_mark()
+    assert not looks_secret_name(spawn.MARK_VARIABLE), "the mark would be hidden as if it were a secret"
+    assert spawn.MARK_VARIABLE not in spawn.command_env(), "only `spawn` sets the mark, a fresh one each command"
+
+
+def test_the_sweep_never_stops_glmcode_itself(repo: Path) -> None:
+    """A glmcode started by a glmcode command carries its parent's mark: sweeping that very mark
+    from inside must leave the sweeper alone."""
+    code = (
+        "from glmcode.tools import spawn; spawn._remember('abc.1'); "
+        "print(spawn.marked_pids('abc')); spawn.stop_marked('abc', 0.2); print('alive')"
+    )
+    env = {**os.environ, spawn.MARK_VARIABLE: "abc.1.5"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo, env=env, capture_output=True, text=True, timeout=30)
+    assert done.stdout == "[]\nalive\n", done.stderr
+
+
 SCRIPT = """
 import sys, time
 from pathlib import Path
@@ -341,8 +403,8 @@ def test_git_commit_without_message_fails_fast_saying_what_to_do(call, repo: Pat
     result = call("run_shell", {"command": "git commit -a"})
     assert time.monotonic() - started < 5
     assert result.output.startswith("exit code: 1\n")
-    assert "glmcode: no editor can be opened here" in result.output
-    assert 'git commit -m "message"' in result.output
+    assert result.output.count("glmcode: no editor can be opened here") == 1, "git echoed the message in its own error line"
+    assert result.output.count('git commit -m "message"') == 1
 
 
 @pytest.mark.usefixtures("hostile_env")
@@ -375,5 +437,5 @@ def test_environment_of_every_command(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_commands_have_no_terminal_and_empty_stdin(call) -> None:
-    result = call("run_shell", {"command": "read -r x; echo rc=$?; (exec </dev/tty) 2>/dev/null || echo no-tty; echo $EDITOR | head -c 6"})
-    assert result.output == "exit code: 0\nrc=1\nno-tty\nprintf"
+    result = call("run_shell", {"command": "read -r x; echo rc=$?; (exec </dev/tty) 2>/dev/null || echo no-tty; echo $EDITOR | head -c 4"})
+    assert result.output == "exit code: 0\nrc=1\nno-tty\ncat "

@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -86,3 +87,49 @@ def test_real_binary_in_tmux_answers_a_prompt_and_quits_on_ctrl_c_twice(tmp_path
     transcripts = list((repo / ".glmcode" / "sessions").glob("*.jsonl"))
     assert len(transcripts) == 1
     assert '"content":"say hello"' in transcripts[0].read_text()
+
+
+DETACHED_SCENARIO = [
+    {"tool_calls": [{"name": "run_shell", "arguments": {
+        "command": "setsid sh -c 'echo $$ > d.pid; exec sleep 303' >/dev/null 2>&1 &\nwait", "background": True}}]},
+    {"content": "The server runs."},
+]
+
+
+def test_a_closed_terminal_stops_what_the_session_started(tmp_path: Path):
+    """Closing the terminal (tmux killed: SIGHUP) quits the app like Ctrl+C twice: the session is
+    closed, so a process its background command detached with `setsid` is stopped too."""
+    scenario = tmp_path / "detached.json"
+    scenario.write_text(json.dumps(DETACHED_SCENARIO))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "glmcode.testing.glm_server", str(scenario), "--port", "0"], stdout=subprocess.PIPE, text=True,
+    )
+    repo = make_repo(tmp_path / "repo")
+    tmux = ["tmux", "-L", f"glmcode-hup-{os.getpid()}", "-f", "/dev/null"]
+    leftover = 0
+    try:
+        base_url = server.stdout.readline().strip().removeprefix("listening on ")
+        env = {
+            "GLMCODE_BASE_URL": base_url, "GLMCODE_API_KEY": API_KEY, "GLMCODE_CONFIG_DIR": str(tmp_path / "user-config"),
+            "GLMCODE_PERMISSION_MODE": "full-auto", "TERM": "xterm-256color",
+        }
+        exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
+        script = tmp_path / "run.sh"
+        script.write_text(f"cd {shlex.quote(str(repo))}\nexec env {exports} {shlex.quote(GLMCODE_BIN)}\n")
+        subprocess.run([*tmux, "new-session", "-d", "-s", "glmcode", "-x", "100", "-y", "30", f"sh {shlex.quote(str(script))}"], check=True)
+        wait_for_screen(tmux, "glmcode", "Type a task and press Enter")
+        subprocess.run([*tmux, "send-keys", "-t", "glmcode", "start the server", "Enter"], check=True)
+        wait_for_screen(tmux, "glmcode", "The server runs.")
+        leftover = int((repo / "d.pid").read_text())
+        glmcode = int(subprocess.run([*tmux, "list-panes", "-F", "#{pane_pid}"], capture_output=True, text=True).stdout)
+        subprocess.run([*tmux, "kill-server"], check=True)
+        deadline = time.monotonic() + 60
+        while any(Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z" for pid in (leftover, glmcode)):
+            assert time.monotonic() < deadline, "glmcode or the detached process outlived the terminal"
+            time.sleep(0.05)
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+        server.terminate()
+        server.wait(timeout=10)
+        if leftover and Path(f"/proc/{leftover}").exists():  # what a failure left behind
+            os.kill(leftover, signal.SIGKILL)

@@ -10,8 +10,10 @@ is needed, the session opened) travel in the same queue, so they keep their plac
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -90,6 +92,10 @@ def pick_theme() -> str:
     return "ansi-light" if background in ("7", "15") else "ansi-dark"
 
 
+HANGUP_WAIT_S = 10.0
+"""After SIGHUP, how long the engine may take to stop the run before the session is closed anyway (seconds)."""
+
+
 class GlmcodeApp(SlashCommandHandlers, App[int]):
     """One interactive session in one workspace."""
 
@@ -113,8 +119,13 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         resume: SavedSession | None = None,
         history_path: Path | None = None,
         warm_up: bool = True,
+        handle_signals: bool = False,
     ) -> None:
+        """`handle_signals`: SIGTERM quits the app as Ctrl+C twice does (`action_quit_now`), SIGHUP
+        (the terminal closed, ssh dropped) as `_hang_up` says, instead of either killing it on the
+        spot; `run_tui` sets it."""
         super().__init__()
+        self._handle_signals = handle_signals
         self.config = config
         self.root = root.resolve()
         self.initial_prompt = prompt
@@ -183,6 +194,10 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         return self._job is None and not self._jobs and not self.bridge.pending and all(worker.is_finished for worker in self.workers)
 
     def on_mount(self) -> None:
+        if self._handle_signals:
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGTERM, self.action_quit_now)
+            loop.add_signal_handler(signal.SIGHUP, self._hang_up)
         self.console.push_theme(MARKDOWN_THEME)
         self.prompt_input.focus()
         self._show_config()
@@ -524,6 +539,27 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         self._shut_down()
         self.exit(self.exit_code, return_code=self.exit_code)
 
+    def _hang_up(self) -> None:
+        """SIGHUP: the terminal is gone. Stop the run and refuse pending approvals as quitting does,
+        then, off the UI thread, wait up to `HANGUP_WAIT_S` for the engine to finish, close the
+        session (its commands stopped, whatever they detached included; the transcript flushed) and
+        leave at once: exit 130 if a run was cut, else 0. Textual's own shutdown is skipped: it
+        writes to the terminal that is gone, and can hang there."""
+        active = self._job is not None and self._job.interruptible
+        self._shut_down()
+        code = 130 if active else 0
+
+        def close_and_leave() -> None:
+            deadline = monotonic() + HANGUP_WAIT_S
+            while monotonic() < deadline and self._job is not None:
+                threading.Event().wait(0.05)
+            try:
+                self.close_session()
+            finally:
+                os._exit(code)
+
+        threading.Thread(target=close_and_leave, name="glmcode-hangup", daemon=True).start()
+
     def _shut_down(self) -> None:
         self._exiting.set()
         self._jobs.clear()
@@ -545,7 +581,8 @@ class GlmcodeApp(SlashCommandHandlers, App[int]):
         self._shut_down()
 
     def close_session(self) -> None:
-        """Flush and close the transcript (after the app has exited and the engine thread ended)."""
+        """Stop the session's commands (`Session.close`: everything they started, detached or not)
+        and close the transcript (after the app has exited and the engine thread ended)."""
         if self.session is not None:
             self.session.close()
 
@@ -600,8 +637,10 @@ def run_tui(config: Config, root: Path, *, prompt: str | None = None, resume: Sa
     """Run the interactive session until the user quits; return the exit code (130 if a run was cut)."""
     for name in API_KEY_VARIABLES:  # the key stays in `config`; nothing the app starts inherits it
         os.environ.pop(name, None)
-    app = GlmcodeApp(config, root, prompt=prompt, resume=resume, history_path=default_path())
-    app.run()
-    app.close_session()
+    app = GlmcodeApp(config, root, prompt=prompt, resume=resume, history_path=default_path(), handle_signals=True)
+    try:
+        app.run()
+    finally:  # also when restoring a terminal that hung up fails: the session's commands are stopped
+        app.close_session()
     gc.freeze()
     return app.return_code if app.return_code is not None else app.exit_code
