@@ -50,7 +50,7 @@ def test_a_fault_in_a_goal_stage_keeps_the_goal_state_and_resume_goes_on(glm_ser
     repo = calc_repo(tmp_path)
     glm_server.script([*PLAN, *fix("a - b", "a + b"), REPORT])
 
-    def crash(*args: object) -> list:
+    def crash(*args: object, **kwargs: object) -> list:
         raise OSError("disk on fire")
 
     with monkeypatch.context() as patched:
