@@ -11,8 +11,6 @@ import os
 import pty
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,33 +19,13 @@ from glmcode.engine.transcript import read_session
 from glmcode.testing import ScriptedTurn
 from glmcode.testing.command import GLMCODE_BIN, base_env
 from glmcode.testing.engine import call
+from glmcode.testing.processes import alive, read_pid, wait_for
 from glmcode.tools.spawn import signal_group
 
 BACKGROUND = "sleep 300 & echo $! > child.pid; echo $$ > shell.pid; wait"
 
 
-def alive(pid: int) -> bool:
-    """True while `pid` exists and is not a zombie (PID 1 here may not reap orphans)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
-
-def wait_for(condition: Callable[[], object], within: float = 60.0) -> bool:
-    """Poll `condition` until it holds or `within` seconds pass (generous: the machine may be loaded)."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def pid_in(path: Path) -> int:
-    assert wait_for(lambda: path.exists() and path.read_text().endswith("\n")), f"{path.name} was never written"
-    return int(path.read_text())
 
 
 def test_session_close_stops_the_runs_background_commands(glm_server, engine, repo: Path) -> None:
@@ -62,7 +40,7 @@ def test_session_close_stops_the_runs_background_commands(glm_server, engine, re
     assert [r["ok"] for r in results] == [True, True]
     assert results[1]["summary"].startswith("bg1 running")
     for name in ("shell.pid", "child.pid"):
-        assert not alive(pid_in(repo / name)), f"{name} outlived Session.close()"
+        assert not alive(read_pid(repo / name)), f"{name} outlived Session.close()"
 
 
 def test_session_close_stops_what_the_runs_commands_detached(glm_server, engine, repo: Path) -> None:
@@ -74,7 +52,7 @@ def test_session_close_stops_what_the_runs_commands_detached(glm_server, engine,
     run = engine.run("start it", permission_mode="full-auto")
     assert run.returncode == 0
     for name in ("bg.pid", "fg.pid"):
-        assert not alive(pid_in(repo / name)), f"{name} outlived Session.close()"
+        assert not alive(read_pid(repo / name)), f"{name} outlived Session.close()"
 
 
 def test_nothing_outlives_a_headless_run(glm_server, run_glmcode, repo: Path) -> None:
@@ -86,7 +64,7 @@ def test_nothing_outlives_a_headless_run(glm_server, run_glmcode, repo: Path) ->
     assert run.returncode == 0, run.stderr
     assert run.of_type("tool_result")[0]["summary"] == "bg1 started"
     for name in ("shell.pid", "child.pid"):
-        assert not alive(pid_in(repo / name)), f"{name} outlived `glmcode run`"
+        assert not alive(read_pid(repo / name)), f"{name} outlived `glmcode run`"
 
 
 def test_nothing_a_run_detached_outlives_it(glm_server, run_glmcode, repo: Path) -> None:
@@ -101,7 +79,7 @@ def test_nothing_a_run_detached_outlives_it(glm_server, run_glmcode, repo: Path)
     assert run.returncode == 0, run.stderr
     assert [r["ok"] for r in run.of_type("tool_result")] == [True, True]
     for name in ("bg.pid", "fg.pid"):
-        assert not alive(pid_in(repo / name)), f"{name} outlived `glmcode run`"
+        assert not alive(read_pid(repo / name)), f"{name} outlived `glmcode run`"
 
 
 def _start_run(glm_server, tmp_path: Path, repo: Path) -> subprocess.Popen[str]:
@@ -124,8 +102,8 @@ def test_a_signal_stops_the_run_and_every_background_group(glm_server, tmp_path:
     exit 130, nothing left running."""
     proc = _start_run(glm_server, tmp_path, repo)
     try:
-        foreground = pid_in(repo / "fg.pid")
-        shell, child = pid_in(repo / "shell.pid"), pid_in(repo / "child.pid")
+        foreground = read_pid(repo / "fg.pid")
+        shell, child = read_pid(repo / "shell.pid"), read_pid(repo / "child.pid")
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=90)
     finally:
@@ -155,7 +133,7 @@ def test_a_closed_terminal_stops_the_run_cleanly(glm_server, tmp_path: Path, rep
     )
     os.close(slave)
     try:
-        foreground = pid_in(repo / "fg.pid")
+        foreground = read_pid(repo / "fg.pid")
         os.close(master)
         proc.send_signal(signal.SIGHUP)
         _, err = proc.communicate(timeout=90)
@@ -171,8 +149,8 @@ def test_sigkill_of_glmcode_kills_its_direct_children(glm_server, tmp_path: Path
     proc = _start_run(glm_server, tmp_path, repo)
     foreground = shell = 0
     try:
-        foreground = pid_in(repo / "fg.pid")
-        shell, child = pid_in(repo / "shell.pid"), pid_in(repo / "child.pid")
+        foreground = read_pid(repo / "fg.pid")
+        shell, child = read_pid(repo / "shell.pid"), read_pid(repo / "child.pid")
         proc.kill()
         proc.communicate(timeout=90)
         assert wait_for(lambda: not alive(shell)), "the background shell outlived a SIGKILL of glmcode"

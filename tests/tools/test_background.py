@@ -21,35 +21,12 @@ import pytest
 from glmcode.redaction import looks_secret_name
 from glmcode.rules.agent_md import load_rules
 from glmcode.rules.permissions import Permissions
+from glmcode.testing.processes import alive, read_pid, wait_for
 from glmcode.tools import processes as processes_module
 from glmcode.tools import run_shell, shell_runner, spawn
 from glmcode.tools.base import ToolContext, ToolResult
 from glmcode.tools.processes import BackgroundProcesses
 from glmcode.tools.registry import ToolRegistry
-
-
-def alive(pid: int) -> bool:
-    """True while `pid` exists and is not a zombie (PID 1 here may not reap orphans)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def wait_for(condition: Callable[[], object], within: float = 10.0) -> bool:
-    """Poll `condition` until it is true or `within` seconds pass; its last value, as a bool."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
-def read_pid(path: Path) -> int:
-    assert wait_for(lambda: path.exists() and path.read_text().strip()), f"{path} was never written"
-    return int(path.read_text())
 
 
 @pytest.fixture(autouse=True)

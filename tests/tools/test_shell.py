@@ -13,27 +13,10 @@ import pytest
 
 from glmcode import output_budget
 from glmcode.rules.agent_md import Rules
+from glmcode.testing.processes import alive, wait_dead
 from glmcode.tools import shell_runner, spawn
 from glmcode.tools.base import ToolContext, ToolError
 from glmcode.tools.shell_runner import run_command
-
-
-def alive(pid: int) -> bool:
-    """True while `pid` exists and is not a zombie (PID 1 here may not reap orphans)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def wait_dead(pid: int, within: float = 3.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_exit_code_and_merged_output(tmp_path: Path) -> None:
