@@ -100,7 +100,7 @@ class PathIndex:
         ranked: list[tuple[int, int, str, bool]] = []
         for rel, is_dir in self._entries:
             lowered = rel.lower()
-            if needle and needle not in lowered:
+            if (needle and needle not in lowered) or not _mentionable(rel):
                 continue
             name = lowered.rsplit("/", 1)[-1]
             if lowered.startswith(needle):
@@ -116,6 +116,12 @@ class PathIndex:
 
 _UNQUOTED = re.compile(r"[^\s\"'`<>()\[\]{},;]+")
 """What an `@path` mention may hold without quotes (the engine's mention syntax, `engine/mentions.py`)."""
+
+
+def _mentionable(rel: str) -> bool:
+    """Whether a mention can name `rel` at all: the quoted form `@"..."` ends at a double quote
+    and a line break, so a path holding one is not offered (the model can still read it by name)."""
+    return '"' not in rel and "\n" not in rel and "\r" not in rel
 
 
 def _path_candidate(rel: str, is_dir: bool) -> Candidate:
