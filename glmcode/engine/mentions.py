@@ -65,7 +65,7 @@ def expand(prompt: str, root: Path, limit: int) -> Expanded:
     wanted: list[str] = []
     missing: list[str] = []
     for mention in find(prompt):
-        if _reader.is_glob(mention):
+        if _reader.is_pattern(root, mention):
             wanted.append(mention)
             continue
         try:

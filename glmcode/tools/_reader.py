@@ -25,6 +25,7 @@ skipped, never read (a FIFO would block the read forever). Secret-looking files 
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -87,6 +88,18 @@ def is_glob(path: str) -> bool:
     return any(char in path for char in "*?[")
 
 
+def is_pattern(root: Path, path: str) -> bool:
+    """Whether `path` is to be matched as a glob: it has glob characters and no file or folder of
+    the workspace `root` bears it as its literal name (`a[1].txt` that exists is that file, never
+    the pattern that matches `a1.txt`)."""
+    if not is_glob(path):
+        return False
+    try:
+        return not os.path.lexists(workspace.resolve(root, path, write=False))
+    except ToolError:
+        return True
+
+
 @dataclass(frozen=True)
 class Skipped:
     """A path that was found but not read: `rel` (folders end in `/`) and why, in a few words."""
@@ -145,7 +158,7 @@ def collect(root: Path, paths: list[str]) -> Selection:
         path = raw.strip()
         if not path:
             continue
-        if is_glob(path):
+        if is_pattern(root, path):
             if not _collect_glob(root, path, selection) and not selection.capped:
                 selection.missing.append(f"{path}: matches no file (ignored files and vendored folders are not searched)")
             continue

@@ -88,3 +88,11 @@ def test_a_goal_attaches_its_mentions_in_the_plan_stage(glm_server, project: Pat
     first_user = next(m for m in messages_of(glm_server.requests[0]) if m["role"] == "user")
     assert "Tidy @src/util.py\n\n---\nFiles the user attached with @src/util.py" in first_user["content"]
     assert "def helper():" in first_user["content"]
+
+
+def test_a_name_with_glob_characters_that_exists_is_that_file_not_a_pattern(project: Path) -> None:
+    (project / "a[1].txt").write_text("REAL\n")
+    (project / "a1.txt").write_text("DECOY\n")
+    expanded = mentions.expand('look at @"a[1].txt"', project.resolve(), 50_000)
+    assert "REAL" in expanded.text and "DECOY" not in expanded.text
+    assert "DECOY" in mentions.expand("look at @\"a[12].txt\"", project.resolve(), 50_000).text, "a pattern that names no file still globs"

@@ -186,3 +186,11 @@ def test_a_glob_that_matches_nothing_is_still_missing_next_to_one_that_does(call
     result = call("read_files", {"paths": ["src/pkg/core.py", "*.rs"]})
     assert result.ok, result.output
     assert "[not found: *.rs: matches no file" in result.output
+
+
+def test_a_path_with_glob_characters_that_exists_is_read_literally(call, project: Path) -> None:
+    (project / "a[1].txt").write_text("REAL\n")
+    (project / "a1.txt").write_text("DECOY\n")
+    result = call("read_files", {"paths": ["a[1].txt"]})
+    assert result.ok and "REAL" in result.output and "DECOY" not in result.output, result.output
+    assert "DECOY" in call("read_files", {"paths": ["a[12].txt"]}).output
