@@ -259,7 +259,10 @@ def check_base_url(url: str) -> None:
     """Raise `ConfigError` unless `url` is an absolute `http://` or `https://` URL with a host
     (e.g. `https://api.z.ai/api/paas/v4`): a malformed one is a configuration error (exit 2), found
     before any request rather than after the retries of an API error."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # an unclosed IPv6 bracket, for one
+        raise ConfigError(f"the base URL {url!r} cannot be parsed: {e}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
             f"the base URL {url!r} is not an http:// or https:// URL with a host "

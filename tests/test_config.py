@@ -203,7 +203,7 @@ def test_openai_compatible_needs_a_base_url(repo: Path) -> None:
     assert str(caught.value) == "provider 'openai-compatible' needs --base-url (or GLMCODE_BASE_URL)"
 
 
-@pytest.mark.parametrize("url", ["not-a-url", "localhost:8000/v1", "ftp://host/v1", "http:///v1", "https://host:99999/v1", "http://host:port/v1"])
+@pytest.mark.parametrize("url", ["not-a-url", "localhost:8000/v1", "ftp://host/v1", "http:///v1", "https://host:99999/v1", "http://host:port/v1", "http://[::1/v1"])
 def test_a_malformed_base_url_is_a_configuration_error(repo: Path, url: str) -> None:
     with pytest.raises(ConfigError, match="base URL"):
         load_config(repo, {"api_key": "k", "base_url": url})
