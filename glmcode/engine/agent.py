@@ -410,7 +410,7 @@ class Agent:
         """`result`, with the loop guard's note appended when the same call keeps returning the
         same thing; a stop verdict is kept for after the turn's last result (`Looping`). The guard
         compares the arguments the registry validated (defaults filled in) when the call bound."""
-        if bound is not None and bound.tool.polls:
+        if result.waiting:
             return result  # waiting on a running command is not a loop
         arguments: str | dict[str, Any] = call.arguments
         if bound is not None:

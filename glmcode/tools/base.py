@@ -56,6 +56,10 @@ class ToolResult(BaseModel):
     """A unified diff of what an edit changed, for renderers that show it."""
     plan: list[PlanStep] | None = None
     """The new plan, set by `update_plan` only."""
+    waiting: bool = False
+    """True when the result reports on something still running (a background command read by
+    `shell_output`): the same call returning the same thing again is waiting, not a loop, so the
+    loop guard does not count it (the turn and time budgets still bound it)."""
 
 
 class ToolArgs(BaseModel):
@@ -107,10 +111,6 @@ class Tool(abc.ABC, Generic[ArgsT]):
     """What the tool does, for the permission rules."""
     Args: type[ToolArgs]
     """The pydantic model its arguments are validated into."""
-    polls: bool = False
-    """True for a tool whose result reflects time passing rather than the workspace (reading a
-    running background command's output): the same call with the same result is waiting, not a
-    loop, so the loop guard does not count it (the turn and time budgets still bound it)."""
 
     @abc.abstractmethod
     def run(self, args: ArgsT, ctx: ToolContext) -> ToolResult:

@@ -37,7 +37,6 @@ class ShellOutput(Tool[ShellOutputArgs]):
 
     name = "shell_output"
     kind = "read"
-    polls = True
     Args = ShellOutputArgs
 
     def run(self, args: ShellOutputArgs, ctx: ToolContext) -> ToolResult:
@@ -54,9 +53,8 @@ class ShellOutput(Tool[ShellOutputArgs]):
         kept = process.output.take()
         header = status_line(process) + "\n"
         summary = f"{process.id} {state(process)}, {kept.total_chars:,} new characters"
-        if not kept.total_chars:
-            return ToolResult(output=header + "(no new output)", summary=summary)
-        return ToolResult(output=read_text(kept, before=header), summary=summary)
+        output = read_text(kept, before=header) if kept.total_chars else header + "(no new output)"
+        return ToolResult(output=output, summary=summary, waiting=process.running)
 
 
 def state(process: BackgroundProcess) -> str:

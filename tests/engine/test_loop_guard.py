@@ -220,3 +220,14 @@ def test_the_note_counts_the_calls_left_in_words_that_agree():
             notes.append(note)
     assert notes[-1].count("comes back the same 1 more time,") == 1, notes[-1]
     assert "more times" in notes[-2] and "1 more times" not in "".join(notes)
+
+
+def test_polling_an_ended_command_or_an_unknown_id_is_a_loop(glm_server, engine: Engine, repo: Path):
+    for target in ("bg1", "bg9"):
+        glm_server.script([
+            ScriptedTurn(tool_calls=[call("run_shell", command="true", background=True)]),
+            *[ScriptedTurn(tool_calls=[call("shell_output", id=target)]) for _ in range(STOP_AT + 5)],
+            ScriptedTurn(content="done"),
+        ])
+        run = engine.run("watch it", permission_mode="full-auto")
+        assert run.returncode == 1 and "looping" in run.result["summary"], (target, run.result)
