@@ -368,13 +368,17 @@ class Agent:
     def _drop_unoffered_calls(self, turn: AssistantTurn) -> None:
         """A host without function calling was offered no tools: calls in its reply (raw
         `<tool_call>` text a self-hosted server left in the answer) are never run, and the user is
-        told (an `error` event, kind `tools_unavailable`)."""
+        told (an `error` event, kind `tools_unavailable`). Raises `ModelGaveUp` with that cause
+        when the reply was nothing but calls (an empty-answer nudge would ask for tools again)."""
         names = ", ".join(sorted({call.name for call in turn.tool_calls}))
         turn.tool_calls = []
-        self.emit(Error(kind="tools_unavailable", message=(
+        message = (
             f"the model called {names}, but {self.client.config.provider.name} was offered no tools "
             "(no function calling there): nothing was run"
-        )))
+        )
+        if not turn.content.strip():
+            raise ModelGaveUp(message)  # a reply that was only calls: no nudge can make the host run tools
+        self.emit(Error(kind="tools_unavailable", message=message))
 
     def _run_tool(self, call: RawToolCall, *, cut_off: bool, last_in_turn: bool = True) -> ToolResult:
         bound: BoundCall | None = None
